@@ -1,0 +1,18 @@
+//! Placeholder: the html adapter lands in its own change.
+
+use super::{AdapterError, Listing, Page};
+use crate::config::SourceConfig;
+
+pub fn read(
+    source: &SourceConfig,
+    page: &Page,
+    _first_position: u32,
+) -> Result<Listing, AdapterError> {
+    Err(AdapterError::new(
+        page.name,
+        format!(
+            "source {:?}: the html adapter is not built yet",
+            source.name
+        ),
+    ))
+}

@@ -1,0 +1,5 @@
+//! Placeholder: the CLI lands next.
+
+pub fn main() -> std::process::ExitCode {
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,478 @@
+//! `feeds.toml`: what to read and how to publish it.
+//!
+//! Loading parses the file and then checks everything that can be checked
+//! without I/O (time zones, urls, names, selectors), so a typo fails at start-up
+//! with `file:line:column` and the key, never later in a refresh. Every key is
+//! documented in `docs/CONFIG.md`; keep the two in step.
+
+mod html;
+
+pub use html::{FieldSpec, HtmlConfig};
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// A problem with the config file, located as precisely as possible.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// The whole configuration, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder of the config file: relative input paths resolve against it.
+    pub dir: PathBuf,
+    pub title: String,
+    /// Where the feeds are published; every emitted link starts with it. Ends with `/`.
+    pub base_url: Url,
+    pub tracking_params: Vec<String>,
+    pub server: ServerConfig,
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub cache_max_age: u32,
+}
+
+/// Which adapter reads a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A listing page saved as plain text.
+    Text,
+    /// An HTML listing page read with CSS selectors.
+    Html,
+    /// An RSS, Atom or JSON Feed, detected from its content.
+    Feed,
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Unique, url-safe name: the feed lives at `/sources/{name}`.
+    pub name: String,
+    pub kind: SourceKind,
+    /// Human title for feeds and pages; defaults to the name.
+    pub title: String,
+    /// The site's home page, linked from the source's feed.
+    pub link: Option<Url>,
+    pub inputs: Vec<Input>,
+    /// Zone of dates that carry none ("May 20, 2022").
+    pub timezone: Tz,
+    pub html: Option<HtmlConfig>,
+}
+
+/// Where one input of a source comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Http(Url),
+}
+
+/// One input: a location plus what is known about the page it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub location: Location,
+    /// The url the page was saved from (for a file) or is (for http): relative
+    /// links resolve against it.
+    pub page_url: Option<Url>,
+    /// The day a saved page was captured, if the config says so.
+    pub captured: Option<NaiveDate>,
+}
+
+impl Input {
+    /// How errors and logs name this input.
+    pub fn display(&self) -> String {
+        match &self.location {
+            Location::File(p) => p.display().to_string(),
+            Location::Http(u) => u.to_string(),
+        }
+    }
+}
+
+// ---- raw, as written in the file -------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    title: Option<String>,
+    base_url: Option<Spanned<String>>,
+    #[serde(default)]
+    tracking_params: Vec<String>,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default, rename = "source")]
+    sources: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    cache_max_age: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    kind: SourceKind,
+    title: Option<String>,
+    link: Option<Spanned<String>>,
+    inputs: Spanned<Vec<Spanned<RawInput>>>,
+    timezone: Option<Spanned<String>>,
+    html: Option<Spanned<html::RawHtml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawInput {
+    Plain(String),
+    Snapshot(RawSnapshot),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSnapshot {
+    file: Option<String>,
+    url: Option<String>,
+    captured: Option<String>,
+}
+
+/// Turns byte spans into `file:line:column` errors.
+pub(crate) struct Locator<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    pub(crate) fn error(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Read and check a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Config::parse(&text, &path.display().to_string(), &dir)
+    }
+
+    /// Parse config text; `path` only names the file in errors, `dir` anchors relative inputs.
+    pub fn parse(text: &str, path: &str, dir: &Path) -> Result<Config, ConfigError> {
+        let loc = Locator { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            loc.error(span, e.message().trim().to_owned())
+        })?;
+
+        let base_url = match raw.base_url {
+            None => Url::parse("http://127.0.0.1:8080/").expect("static url"),
+            Some(s) => {
+                let mut text = s.get_ref().clone();
+                if !text.ends_with('/') {
+                    text.push('/');
+                }
+                match Url::parse(&text) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                    _ => {
+                        return Err(loc.error(
+                            s.span(),
+                            format!(
+                                "base_url: expected an absolute http(s) url, got {:?}",
+                                s.get_ref()
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+
+        let mut sources: Vec<SourceConfig> = Vec::new();
+        for raw_source in raw.sources {
+            let span = raw_source.span();
+            let source = check_source(raw_source.into_inner(), &loc, dir)?;
+            if sources.iter().any(|s| s.name == source.name) {
+                return Err(loc.error(span, format!("source name {:?} is used twice", source.name)));
+            }
+            sources.push(source);
+        }
+
+        Ok(Config {
+            dir: dir.to_path_buf(),
+            title: raw.title.unwrap_or_else(|| "byline".to_owned()),
+            base_url,
+            tracking_params: raw.tracking_params,
+            server: ServerConfig {
+                listen: raw
+                    .server
+                    .listen
+                    .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+                cache_max_age: raw.server.cache_max_age.unwrap_or(300),
+            },
+            sources,
+        })
+    }
+}
+
+fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfig, ConfigError> {
+    let name = raw.name.get_ref();
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !name_ok {
+        return Err(loc.error(
+            raw.name.span(),
+            format!("source.name: expected lowercase letters, digits, '-' or '_' (it becomes a url), got {name:?}"),
+        ));
+    }
+    let name = name.clone();
+
+    let timezone = match &raw.timezone {
+        None => Tz::UTC,
+        Some(tz) => tz.get_ref().parse::<Tz>().map_err(|_| {
+            loc.error(
+                tz.span(),
+                format!(
+                    "source {name:?}: timezone: expected an IANA zone name such as \"Asia/Seoul\", got {:?}",
+                    tz.get_ref()
+                ),
+            )
+        })?,
+    };
+
+    let link = match &raw.link {
+        None => None,
+        Some(l) => Some(absolute_url(l, loc, &format!("source {name:?}: link"))?),
+    };
+
+    let inputs_span = raw.inputs.span();
+    let mut inputs = Vec::new();
+    for input in raw.inputs.into_inner() {
+        let span = input.span();
+        inputs.push(check_input(input.into_inner(), span, loc, dir, &name)?);
+    }
+    if inputs.is_empty() {
+        return Err(loc.error(
+            inputs_span,
+            format!("source {name:?}: inputs: expected at least one file or url"),
+        ));
+    }
+
+    let html = match raw.html {
+        Some(h) => {
+            let span = h.span();
+            Some(html::check(h.into_inner(), span, loc, &name)?)
+        }
+        None => None,
+    };
+    if raw.kind == SourceKind::Html && html.is_none() {
+        return Err(loc.error(
+            raw.name.span(),
+            format!("source {name:?}: kind = \"html\" needs an [source.html] table with at least `item` and `title` selectors"),
+        ));
+    }
+
+    Ok(SourceConfig {
+        title: raw.title.unwrap_or_else(|| name.clone()),
+        name,
+        kind: raw.kind,
+        link,
+        inputs,
+        timezone,
+        html,
+    })
+}
+
+fn absolute_url(s: &Spanned<String>, loc: &Locator, what: &str) -> Result<Url, ConfigError> {
+    match Url::parse(s.get_ref()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u),
+        _ => Err(loc.error(
+            s.span(),
+            format!(
+                "{what}: expected an absolute http(s) url, got {:?}",
+                s.get_ref()
+            ),
+        )),
+    }
+}
+
+fn check_input(
+    raw: RawInput,
+    span: std::ops::Range<usize>,
+    loc: &Locator,
+    dir: &Path,
+    source: &str,
+) -> Result<Input, ConfigError> {
+    let (file, url, captured) = match raw {
+        RawInput::Plain(s) => {
+            if s.starts_with("http://") || s.starts_with("https://") {
+                (None, Some(s), None)
+            } else {
+                (Some(s), None, None)
+            }
+        }
+        RawInput::Snapshot(s) => (s.file, s.url, s.captured),
+    };
+    let page_url = match url {
+        Some(u) => match Url::parse(&u) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                return Err(loc.error(
+                    span,
+                    format!(
+                        "source {source:?}: inputs: expected an absolute http(s) url, got {u:?}"
+                    ),
+                ));
+            }
+        },
+        None => None,
+    };
+    let captured = match captured {
+        Some(c) => Some(NaiveDate::parse_from_str(&c, "%Y-%m-%d").map_err(|_| {
+            loc.error(
+                span.clone(),
+                format!(
+                    "source {source:?}: inputs: captured: expected a date YYYY-MM-DD, got {c:?}"
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let location = match (file, &page_url) {
+        (Some(f), _) => {
+            let f = f.strip_prefix("file://").unwrap_or(&f);
+            let p = PathBuf::from(f);
+            Location::File(if p.is_absolute() { p } else { dir.join(p) })
+        }
+        (None, Some(u)) => Location::Http(u.clone()),
+        (None, None) => {
+            return Err(loc.error(
+                span,
+                format!("source {source:?}: inputs: expected a `file` or a `url`"),
+            ));
+        }
+    };
+    Ok(Input {
+        location,
+        page_url,
+        captured,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "feeds.toml", Path::new("/etc/byline"))
+    }
+
+    #[test]
+    fn minimal_source_with_defaults() {
+        let c = parse(
+            r#"
+[[source]]
+name = "nk"
+kind = "text"
+inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", captured = "2021-03-04" }]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        let s = &c.sources[0];
+        assert_eq!(s.timezone, Tz::UTC);
+        assert_eq!(
+            s.inputs[0].location,
+            Location::File("/etc/byline/dumps/a.txt".into())
+        );
+        assert_eq!(
+            s.inputs[1].page_url.as_ref().unwrap().as_str(),
+            "https://x.example/news/"
+        );
+        assert_eq!(s.inputs[1].captured, NaiveDate::from_ymd_opt(2021, 3, 4));
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = parse("title = \"x\"\n[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\ntimezone = \"Mars/Olympus\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("feeds.toml:6:"), "{e}");
+        assert!(e.contains("timezone") && e.contains("Mars/Olympus"), "{e}");
+
+        let e = parse("[[source]]\nname = \"nk\"\nkind = \"txt\"\ninputs = [\"a\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("feeds.toml:3:"), "{e}");
+        assert!(e.contains("text"), "{e}");
+
+        let e = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\ncolour = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:5:") && e.contains("colour"),
+            "{e}"
+        );
+
+        let e = parse("[[source]]\nname = \"N K\"\nkind = \"text\"\ninputs = [\"a\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("feeds.toml:2:") && e.contains("name"), "{e}");
+
+        let e = parse("base_url = \"feeds/\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("feeds.toml:1:") && e.contains("base_url"),
+            "{e}"
+        );
+
+        let e = parse("[[source]]\nname = \"a\"\nkind = \"text\"\ninputs = [\"a\"]\n[[source]]\nname = \"a\"\nkind = \"text\"\ninputs = [\"b\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("used twice"), "{e}");
+    }
+}

@@ -1,0 +1,22 @@
+//! byline turns news listing pages and existing feeds into per-author, per-tag
+//! and per-source feeds.
+//!
+//! Data flows one way (see `docs/ARCHITECTURE.md`):
+//!
+//! ```text
+//! feeds.toml -> config -> fetch -> adapters -> merge -> views -> render -> build | serve
+//! ```
+//!
+//! The core (model, merge, views, render) is pure and synchronous; I/O lives at
+//! the edges (fetch, pipeline, the CLI).
+
+pub mod adapters;
+pub mod cli;
+pub mod config;
+pub mod fetch;
+pub mod merge;
+pub mod model;
+pub mod pipeline;
+pub mod render;
+pub mod urls;
+pub mod views;
