@@ -1,0 +1,79 @@
+//! Shared test support: compare what an adapter read with the fixtures'
+//! `expected/*.json` (see `tests/fixtures/README.md` for their conventions).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use byline::adapters::Listing;
+use byline::model::{Item, Published};
+use chrono::{DateTime, NaiveDate};
+use serde_json::Value;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// `expected/NAME.json`, parsed.
+pub fn expected(name: &str) -> Value {
+    let path = fixtures().join("expected").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// An item in the fixtures' shape, for comparison and readable diffs.
+pub fn item_json(item: &Item) -> Value {
+    serde_json::json!({
+        "title": item.title,
+        "url": item.url,
+        "summary": item.summary,
+        "authors": item.authors.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+        "published": item.published.map(|p| p.to_display()),
+        "tags": item.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "image": item.image,
+    })
+}
+
+/// Does `got` mean the same publication time as the fixture's string? A date
+/// must be a date; a date-time must be the same instant with the same offset
+/// (`Z` and `+00:00` are the same).
+pub fn published_matches(got: Option<&Published>, want: &Value) -> bool {
+    match (got, want.as_str()) {
+        (None, None) => true,
+        (Some(Published::Date(d, _)), Some(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok() == Some(*d),
+        (Some(Published::DateTime(dt)), Some(s)) => match DateTime::parse_from_rfc3339(s) {
+            Ok(w) => w == *dt && w.offset() == dt.offset(),
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// Assert that `listing` holds exactly the expected items, field by field.
+pub fn assert_matches_expected(listing: &Listing, expected_name: &str) {
+    let want = expected(expected_name);
+    let want_items = want["items"].as_array().expect("items");
+    let got: Vec<Value> = listing.items.iter().map(item_json).collect();
+    assert_eq!(
+        listing.items.len(),
+        want_items.len(),
+        "{expected_name}: item count; got titles {:#?}",
+        listing.items.iter().map(|i| &i.title).collect::<Vec<_>>()
+    );
+    for (i, (g, w)) in got.iter().zip(want_items).enumerate() {
+        for key in ["title", "url", "summary", "authors", "tags", "image"] {
+            assert_eq!(g[key], w[key], "{expected_name}: item {} field {key}", i + 1);
+        }
+        assert!(
+            published_matches(listing.items[i].published.as_ref(), &w["published"]),
+            "{expected_name}: item {} published: got {:?}, want {}",
+            i + 1,
+            listing.items[i].published,
+            w["published"]
+        );
+    }
+    if let Some(c) = want["captured"].as_str() {
+        if let Some(got) = listing.captured {
+            assert_eq!(got.to_string(), c, "{expected_name}: captured");
+        }
+    }
+}
