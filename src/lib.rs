@@ -18,5 +18,6 @@ pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod site;
 pub mod urls;
 pub mod views;
