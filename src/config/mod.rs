@@ -347,18 +347,16 @@ fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig, ConfigErr
         }
     }
     // Numeric keys have a floor (zero would disable the server) and a sanity ceiling.
-    let at_least = |v: Option<Spanned<u32>>, key: &str, min: u32, max: u32, default: u32| {
-        match v {
-            None => Ok(default),
-            Some(v) if (min..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
-            Some(v) => Err(loc.error(
-                v.span(),
-                format!(
-                    "server.{key}: expected a number from {min} to {max}, got {}",
-                    v.get_ref()
-                ),
-            )),
-        }
+    let at_least = |v: Option<Spanned<u32>>, key: &str, min: u32, max: u32, default: u32| match v {
+        None => Ok(default),
+        Some(v) if (min..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
+        Some(v) => Err(loc.error(
+            v.span(),
+            format!(
+                "server.{key}: expected a number from {min} to {max}, got {}",
+                v.get_ref()
+            ),
+        )),
     };
     let header_timeout_secs = match raw.header_timeout_secs {
         None => 10,
@@ -377,7 +375,8 @@ fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig, ConfigErr
         listen,
         cache_max_age: raw.cache_max_age.unwrap_or(300),
         trusted_proxies,
-        max_connections: at_least(raw.max_connections, "max_connections", 1, 1_000_000, 1024)? as usize,
+        max_connections: at_least(raw.max_connections, "max_connections", 1, 1_000_000, 1024)?
+            as usize,
         header_timeout_secs,
         max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 1000)? as usize,
         cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 32)? as usize,
@@ -566,7 +565,9 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
 
     #[test]
     fn trusted_proxy_ranges() {
-        let c = parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n").unwrap();
+        let c =
+            parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n")
+                .unwrap();
         let r = &c.server.trusted_proxies;
         let has = |a: &str| r.iter().any(|p| p.contains(a.parse().unwrap()));
         assert!(has("127.0.0.1") && has("::ffff:127.0.0.1") && has("10.200.0.1") && has("fd12::1"));
@@ -610,15 +611,24 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         let e = parse("[server]\nlisten = \"localhost\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("feeds.toml:2:") && e.contains("listen"), "{e}");
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("listen"),
+            "{e}"
+        );
         let e = parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/33\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("feeds.toml:2:") && e.contains("10.0.0.0/33"), "{e}");
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("10.0.0.0/33"),
+            "{e}"
+        );
         let e = parse("[server]\nmax_connections = 0\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("feeds.toml:2:") && e.contains("max_connections"), "{e}");
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("max_connections"),
+            "{e}"
+        );
 
         let e = parse("[[source]]\nname = \"a\"\nkind = \"text\"\ninputs = [\"a\"]\n[[source]]\nname = \"a\"\nkind = \"text\"\ninputs = [\"b\"]\n")
             .unwrap_err()

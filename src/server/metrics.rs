@@ -203,7 +203,10 @@ impl Metrics {
         writeln!(out, "# HELP byline_views Views published, by kind.")?;
         writeln!(out, "# TYPE byline_views gauge")?;
         for (kind, pick) in [
-            ("author", (|k: &ViewKey| matches!(k, ViewKey::Author(_))) as fn(&ViewKey) -> bool),
+            (
+                "author",
+                (|k: &ViewKey| matches!(k, ViewKey::Author(_))) as fn(&ViewKey) -> bool,
+            ),
             ("tag", |k| matches!(k, ViewKey::Tag(_))),
             ("source", |k| matches!(k, ViewKey::Source(_))),
         ] {
@@ -250,21 +253,17 @@ impl Metrics {
                 "Published items that come from the source.",
                 |s| s.items_published as i64,
             ),
-            (
-                "byline_source_pages",
-                "Pages the last read got.",
-                |s| i64::from(s.pages),
-            ),
+            ("byline_source_pages", "Pages the last read got.", |s| {
+                i64::from(s.pages)
+            }),
             (
                 "byline_source_warnings",
                 "Warnings of the last read.",
                 |s| s.warnings as i64,
             ),
-            (
-                "byline_source_errors",
-                "Errors of the last read.",
-                |s| s.errors.len() as i64,
-            ),
+            ("byline_source_errors", "Errors of the last read.", |s| {
+                s.errors.len() as i64
+            }),
             (
                 "byline_source_last_error_timestamp_seconds",
                 "When the source last failed (0: never).",

@@ -78,7 +78,9 @@ fn respond<B: hyper::body::Body>(
     if method != Method::GET && method != Method::HEAD {
         let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("byline: method {method} is not allowed here; feeds are read with GET or HEAD.\n"),
+            format!(
+                "byline: method {method} is not allowed here; feeds are read with GET or HEAD.\n"
+            ),
         );
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -193,7 +195,12 @@ fn document<B>(
 }
 
 /// The entry in the best coding the client accepts, or 304 when its copy is current.
-fn send(published: &Published, headers: &HeaderMap, entry: &Entry, vary: &'static str) -> Response<Body> {
+fn send(
+    published: &Published,
+    headers: &HeaderMap,
+    entry: &Entry,
+    vary: &'static str,
+) -> Response<Body> {
     let wanted = negotiate(headers, entry);
     let (coding, body, etag) = entry.representation(wanted);
     let fresh = not_modified(headers, entry);
@@ -282,12 +289,17 @@ fn negotiate(headers: &HeaderMap, entry: &Entry) -> Coding {
             star = Some(q);
         }
     }
-    let mut best = (id.or(star.filter(|q| *q <= 0.0)).unwrap_or(1.0), Coding::Identity);
+    let mut best = (
+        id.or(star.filter(|q| *q <= 0.0)).unwrap_or(1.0),
+        Coding::Identity,
+    );
     for (q, coding) in [(gz.or(star), Coding::Gzip), (br.or(star), Coding::Brotli)] {
-        if let Some(q) = q {
-            if q > 0.0 && q >= best.0 && entry.has(coding) {
-                best = (q, coding);
-            }
+        if let Some(q) = q
+            && q > 0.0
+            && q >= best.0
+            && entry.has(coding)
+        {
+            best = (q, coding);
         }
     }
     best.1
@@ -431,19 +443,16 @@ fn first_value<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<&'h str
 /// The client for the access log: the peer, or for a trusted proxy the
 /// address it saw (the last `X-Forwarded-For` entry).
 fn client_addr(published: &Published, peer: SocketAddr, headers: &HeaderMap) -> String {
-    if trusted(published, peer.ip()) {
-        if let Some(v) = headers
-            .get(HeaderName::from_static("x-forwarded-for"))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-        {
-            let v = v.trim();
-            if v.parse::<IpAddr>().is_ok() {
-                return v.to_owned();
-            }
-        }
+    let forwarded = headers
+        .get(HeaderName::from_static("x-forwarded-for"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| v.parse::<IpAddr>().is_ok());
+    match forwarded {
+        Some(v) if trusted(published, peer.ip()) => v.to_owned(),
+        _ => peer.ip().to_string(),
     }
-    peer.ip().to_string()
 }
 
 /// The public url a trusted proxy says it serves us at, when it differs from
@@ -510,7 +519,10 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(HeaderName::from_static(k), HeaderValue::from_str(v).unwrap());
+            h.insert(
+                HeaderName::from_static(k),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -548,8 +560,14 @@ mod tests {
         let lm = e.last_modified_header.as_ref().unwrap().to_str().unwrap();
         assert_eq!(lm, "Sat, 21 May 2022 02:43:21 GMT");
         assert!(check(&[("if-modified-since", lm)]));
-        assert!(check(&[("if-modified-since", "Sun, 22 May 2022 00:00:00 GMT")]));
-        assert!(!check(&[("if-modified-since", "Sat, 21 May 2022 02:43:20 GMT")]));
+        assert!(check(&[(
+            "if-modified-since",
+            "Sun, 22 May 2022 00:00:00 GMT"
+        )]));
+        assert!(!check(&[(
+            "if-modified-since",
+            "Sat, 21 May 2022 02:43:20 GMT"
+        )]));
         assert!(!check(&[("if-modified-since", "yesterday")]));
         // If-None-Match wins over If-Modified-Since.
         assert!(!check(&[

@@ -49,29 +49,33 @@ pub(crate) enum DocRef<'a> {
 pub(crate) enum Route<'a> {
     /// A published document; `path` is its name below the base url
     /// (`authors/x.atom`, `index.html`): the cache key.
-    Doc { path: Cow<'a, str>, doc: DocRef<'a> },
+    Doc {
+        path: Cow<'a, str>,
+        doc: DocRef<'a>,
+    },
     Health,
     Metrics,
     /// The base url's path without its trailing slash (`/feeds`).
     ToBase,
     /// Nothing here; `section` says which list would have held it, for the
     /// 404 page's hints.
-    NotFound { section: Option<&'a str> },
+    NotFound {
+        section: Option<&'a str>,
+    },
 }
 
 /// Route `path` (without query), accepting it with or without `base_path`
 /// (the base url's path, ending in `/`) in front.
 pub(crate) fn route<'a>(path: &'a str, base_path: &str) -> Route<'a> {
-    if base_path.len() > 1 {
-        if let Some(rest) = path.strip_prefix(base_path.trim_end_matches('/')) {
-            if rest.is_empty() {
-                return Route::ToBase;
-            }
-            if rest.starts_with('/') {
-                let routed = route_bare(rest);
-                if !matches!(routed, Route::NotFound { .. }) {
-                    return routed;
-                }
+    let prefix = base_path.trim_end_matches('/');
+    if let Some(rest) = path.strip_prefix(prefix).filter(|_| !prefix.is_empty()) {
+        if rest.is_empty() {
+            return Route::ToBase;
+        }
+        if rest.starts_with('/') {
+            let routed = route_bare(rest);
+            if !matches!(routed, Route::NotFound { .. }) {
+                return routed;
             }
         }
     }
@@ -89,7 +93,8 @@ fn route_bare<'a>(path: &'a str) -> Route<'a> {
     };
     match p {
         "" | "index.html" => return doc("index.html", DocRef::Index),
-        "opml" | "opml.xml" => return doc("opml.xml", DocRef::Opml),
+        // `authors.opml` is the name the HTML pages link to.
+        "opml" | "opml.xml" | "authors.opml" => return doc("opml.xml", DocRef::Opml),
         "healthz" => return Route::Health,
         "metrics" => return Route::Metrics,
         _ => {}
@@ -166,6 +171,7 @@ mod tests {
     fn names_match_the_built_files() {
         assert_eq!(doc("/", "/"), Some(("index.html".into(), DocRef::Index)));
         assert_eq!(doc("/opml", "/"), Some(("opml.xml".into(), DocRef::Opml)));
+        assert_eq!(doc("/authors.opml", "/").map(|d| d.1), Some(DocRef::Opml));
         assert_eq!(
             doc("/feed.rss", "/"),
             Some(("feed.rss".into(), DocRef::Feed(ViewRef::All, Format::Rss)))
