@@ -25,7 +25,9 @@ cores=$(nproc)
 [ "$cores" -ge 2 ] || echo "bench: warning: one CPU only; wrk and the servers share it" >&2
 client_cpu=$(( cores > 1 ? 1 : 0 ))
 
-target=${CARGO_TARGET_DIR:-target}
+# Ask cargo where it builds (CARGO_TARGET_DIR, config, or ./target).
+target=$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 cargo build --release --quiet --bin byline --example gen_bench_feed
 bin="$target/release/byline"
 gen="$target/release/examples/gen_bench_feed"
