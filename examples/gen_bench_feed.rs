@@ -23,19 +23,57 @@ const FIRST: [&str; 40] = [
     "Hana", "Ivan", "Jae", "Kofi", "Lena", "Marco", "Nadia",
 ];
 const LAST: [&str; 25] = [
-    "Park", "Silva", "Novak", "Okafor", "Haddad", "Larsen", "Moreau", "Tanaka", "Rossi", "Kowalski",
-    "Nguyen", "Costa", "Fischer", "Ibrahim", "Jensen", "Kim", "Lopez", "Meyer", "Nakamura",
-    "Oliveira", "Petrov", "Quint", "Reyes", "Sato", "Weber",
+    "Park", "Silva", "Novak", "Okafor", "Haddad", "Larsen", "Moreau", "Tanaka", "Rossi",
+    "Kowalski", "Nguyen", "Costa", "Fischer", "Ibrahim", "Jensen", "Kim", "Lopez", "Meyer",
+    "Nakamura", "Oliveira", "Petrov", "Quint", "Reyes", "Sato", "Weber",
 ];
 const TAGS: [&str; 20] = [
-    "Politics", "Economy", "Diplomacy", "Military", "Technology", "Health", "Energy", "Trade",
-    "Culture", "Sports", "Science", "Climate", "Media", "Security", "Agriculture", "Transport",
-    "Education", "Law", "Finance", "Analysis",
+    "Politics",
+    "Economy",
+    "Diplomacy",
+    "Military",
+    "Technology",
+    "Health",
+    "Energy",
+    "Trade",
+    "Culture",
+    "Sports",
+    "Science",
+    "Climate",
+    "Media",
+    "Security",
+    "Agriculture",
+    "Transport",
+    "Education",
+    "Law",
+    "Finance",
+    "Analysis",
 ];
 const WORDS: [&str; 24] = [
-    "talks", "resume", "after", "months", "of", "tension", "over", "border", "plans", "officials",
-    "say", "new", "report", "shows", "rising", "costs", "for", "households", "and", "firms",
-    "across", "the", "region", "amid",
+    "talks",
+    "resume",
+    "after",
+    "months",
+    "of",
+    "tension",
+    "over",
+    "border",
+    "plans",
+    "officials",
+    "say",
+    "new",
+    "report",
+    "shows",
+    "rising",
+    "costs",
+    "for",
+    "households",
+    "and",
+    "firms",
+    "across",
+    "the",
+    "region",
+    "amid",
 ];
 /// Every this-many'th story is the benchmark target's: 100,000 / 2,000 = 50.
 const TARGET_EVERY: usize = 2000;
@@ -60,7 +98,11 @@ fn author_name(n: usize) -> String {
         return "Bench Target".to_owned();
     }
     let n = n - 1;
-    format!("{} {}", FIRST[n % FIRST.len()], LAST[(n / FIRST.len()) % LAST.len()])
+    format!(
+        "{} {}",
+        FIRST[n % FIRST.len()],
+        LAST[(n / FIRST.len()) % LAST.len()]
+    )
 }
 
 fn sentence(seed: usize, words: usize) -> String {
@@ -79,7 +121,7 @@ fn generate(out: &std::path::Path, authors: usize, items: usize) -> std::io::Res
     let start: DateTime<Utc> = DateTime::from_timestamp(1_735_646_400, 0).unwrap_or_default();
     let mut files = Vec::new();
     let mut page = Vec::with_capacity(PER_FILE);
-    let mut flush = |page: &mut Vec<serde_json::Value>, files: &mut Vec<String>| {
+    let flush = |page: &mut Vec<serde_json::Value>, files: &mut Vec<String>| {
         if page.is_empty() {
             return Ok(());
         }

@@ -33,6 +33,7 @@ bin="$target/release/byline"
 gen="$target/release/examples/gen_bench_feed"
 
 work=$(mktemp -d)
+chmod 755 "$work"
 byline_pid=""; nginx_pid=""
 cleanup() {
   [ -n "$byline_pid" ] && kill "$byline_pid" 2>/dev/null && wait "$byline_pid" 2>/dev/null
@@ -69,7 +70,10 @@ grep -o 'published items=[0-9]* views=[0-9]* documents=[0-9]* cache_bytes=[0-9]*
 # --- nginx, same bytes ----------------------------------------------------
 mkdir -p "$work/nginx/logs"
 nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;"
 cat >"$work/nginx/nginx.conf" <<EOF
+$user_line
 worker_processes 1;
 daemon off;
 pid $work/nginx/nginx.pid;
@@ -77,7 +81,6 @@ error_log $work/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   include /etc/nginx/mime.types;
-  types { application/atom+xml atom; }
   access_log off;
   sendfile on;
   tcp_nopush on;

@@ -379,7 +379,7 @@ fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig, ConfigErr
             as usize,
         header_timeout_secs,
         max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 1000)? as usize,
-        cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 32)? as usize,
+        cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 16)? as usize,
     })
 }
 

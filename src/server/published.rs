@@ -254,7 +254,9 @@ impl Snapshot {
     /// Index `items` into views in one pass, with the same keys, titles and
     /// order as [`crate::views::all_views`] (which scans the items once per
     /// view: too slow for a thousand authors).
-    fn build(config: &Config, items: Vec<Item>, mut sources: Vec<SourceStatus>) -> Snapshot {
+    fn build(config: &Config, mut items: Vec<Item>, mut sources: Vec<SourceStatus>) -> Snapshot {
+        items.iter_mut().for_each(compact);
+        items.shrink_to_fit();
         let mut all = Vec::with_capacity(items.len());
         let mut authors: BTreeMap<&str, (&str, Vec<u32>)> = BTreeMap::new();
         let mut tags: BTreeMap<&str, (&str, Vec<u32>)> = BTreeMap::new();
@@ -553,6 +555,34 @@ impl Snapshot {
     }
 }
 
+/// Give back the spare capacity adapters and the merger leave in an item's
+/// strings and lists (a `Vec` grows to 4 on its first push): the snapshot
+/// keeps every item for as long as it is published, so a quarter of its
+/// memory would otherwise be slack.
+fn compact(item: &mut Item) {
+    let strings = [&mut item.id, &mut item.title, &mut item.source]
+        .into_iter()
+        .chain(
+            [&mut item.url, &mut item.summary, &mut item.image]
+                .into_iter()
+                .flatten(),
+        );
+    strings.for_each(String::shrink_to_fit);
+    item.authors.shrink_to_fit();
+    for a in &mut item.authors {
+        a.name.shrink_to_fit();
+        a.slug.shrink_to_fit();
+        if let Some(u) = &mut a.url {
+            u.shrink_to_fit();
+        }
+    }
+    item.tags.shrink_to_fit();
+    for t in &mut item.tags {
+        t.name.shrink_to_fit();
+        t.slug.shrink_to_fit();
+    }
+}
+
 /// Rendered documents kept within a byte budget (and an entry count),
 /// dropping the least recently used.
 struct DocCache {
@@ -650,7 +680,9 @@ pub(crate) struct Entry {
 
 impl Entry {
     pub(crate) fn new(doc: Document) -> Entry {
-        let identity = Bytes::from(doc.body.into_bytes());
+        // Boxed slices hold exactly their length: a renderer's or encoder's
+        // spare capacity would otherwise stay allocated for the entry's life.
+        let identity = Bytes::from(doc.body.into_bytes().into_boxed_slice());
         let digest: String = Sha256::digest(&identity)[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
