@@ -342,6 +342,7 @@ fn rss_declares_namespaces_even_when_unused() {
     let items: Vec<Item> = Vec::new();
     let view = all_view(&items);
     let text = rss::render(&view, &site());
+    dump("empty.rss", &text);
     assert!(text.contains("xmlns:atom="), "{text}");
     assert!(text.contains("xmlns:dc="), "{text}");
     assert!(!text.contains("lastBuildDate"), "no items, no date: {text}");
@@ -462,7 +463,9 @@ fn atom_validates_against_rfc_4287_schema() {
 fn empty_feed_is_dated_at_the_epoch_not_now() {
     let items: Vec<Item> = Vec::new();
     let view = all_view(&items);
-    let feed = parse(&atom::render(&view, &site()));
+    let text = atom::render(&view, &site());
+    dump("empty.atom", &text);
+    let feed = parse(&text);
     assert_eq!(feed.updated, Some(DateTime::UNIX_EPOCH));
     assert!(feed.entries.is_empty());
 }
@@ -509,10 +512,14 @@ fn undated_item_takes_the_feed_time_in_atom_and_no_date_elsewhere() {
     items[3].published = None;
     let view = all_view(&items);
     let site = site();
-    let atom = parse(&atom::render(&view, &site));
+    let atom_text = atom::render(&view, &site);
+    dump("undated.atom", &atom_text);
+    let atom = parse(&atom_text);
     assert_eq!(atom.entries[3].published, None);
     assert_eq!(atom.entries[3].updated, atom.updated);
-    let rss = parse(&rss::render(&view, &site));
+    let rss_text = rss::render(&view, &site);
+    dump("undated.rss", &rss_text);
+    let rss = parse(&rss_text);
     assert_eq!(rss.entries[3].published, None);
     let json = parse(&json::render(&view, &site));
     assert_eq!(json.entries[3].published, None);
