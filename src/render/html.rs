@@ -48,8 +48,12 @@ pub fn index(views: &[View], site: &Site) -> String {
         ("authors", "Authors"),
         ("tags", "Tags"),
         ("sources", "Sources"),
+        ("feeds", "Custom feeds"),
     ] {
         let members: Vec<&View> = views.iter().filter(|v| section(&v.key) == id).collect();
+        if members.is_empty() && id == "feeds" {
+            continue; // Custom feeds are optional: no empty section for them.
+        }
         out.push_str(&format!("<section id=\"{id}\">\n<h2>{heading}</h2>\n"));
         if id == "authors" {
             out.push_str(&format!(
@@ -90,6 +94,7 @@ fn section(key: &ViewKey) -> &'static str {
         ViewKey::Author(_) => "authors",
         ViewKey::Tag(_) => "tags",
         ViewKey::Source(_) => "sources",
+        ViewKey::Custom(_) => "feeds",
     }
 }
 

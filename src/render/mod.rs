@@ -182,6 +182,7 @@ pub(crate) fn description(view: &View, site: &Site) -> String {
         ViewKey::Author(_) => format!("Stories by {}", view.title),
         ViewKey::Tag(_) => format!("Stories tagged {}", view.title),
         ViewKey::Source(_) => format!("Stories from {}", view.title),
+        ViewKey::Custom(_) => view.title.clone(),
     }
 }
 
