@@ -264,6 +264,56 @@ fn header_with_other_navigation_words() {
     );
 }
 
+/// An ad line between cards is chrome, reported and skipped; bylines may
+/// list authors with commas and "and" and put a separator before the date.
+#[test]
+fn chrome_between_items_and_other_byline_forms() {
+    let dump = "March 04, 2021\nTagline of the site\n\nFirst title\n\nFirst summary\n\nBy Jane Roe, John Doe and Ann Lee · March 2, 2021\nAdvertisement\n\nSecond title\n\nSecond summary\n\nJo Bloggs - March 2, 2021\nThird title\nThird summary\nJo Bloggs March 1, 2021\n";
+    let listing = read_bytes(dump.as_bytes(), "ads.txt", 0);
+    assert_eq!(
+        rows(&listing),
+        vec![
+            row(
+                "First title",
+                Some("First summary"),
+                &["Jane Roe", "John Doe", "Ann Lee"],
+                &[],
+                Some(date(2021, 3, 2))
+            ),
+            row("Second title", Some("Second summary"), &["Jo Bloggs"], &[], Some(date(2021, 3, 2))),
+            row("Third title", Some("Third summary"), &["Jo Bloggs"], &[], Some(date(2021, 3, 1))),
+        ]
+    );
+    assert_eq!(listing.warnings.len(), 1, "{:?}", listing.warnings);
+    assert!(
+        listing.warnings[0].starts_with("ads.txt:9:") && listing.warnings[0].contains("Advertisement"),
+        "{:?}",
+        listing.warnings
+    );
+}
+
+/// Scripts without case: a short line is a label only by its place between
+/// title copies, never because it "shouts".
+#[test]
+fn uncased_scripts() {
+    let dump = "머리말\n제목입니다\n프로\n제목입니다\n요약입니다 더 긴 문장입니다\n제목입니다\n김정민\n김정민 March 2, 2021\n두 번째 제목\n두 번째 요약\n김정민 March 1, 2021\n";
+    let listing = read_bytes(dump.as_bytes(), "ko.txt", 0);
+    assert_eq!(
+        rows(&listing),
+        vec![
+            row(
+                "제목입니다",
+                Some("요약입니다 더 긴 문장입니다"),
+                &["김정민"],
+                &["프로"],
+                Some(date(2021, 3, 2))
+            ),
+            row("두 번째 제목", Some("두 번째 요약"), &["김정민"], &[], Some(date(2021, 3, 1))),
+        ]
+    );
+    assert!(listing.items[0].authors[0].slug.is_ascii());
+}
+
 #[test]
 fn malformed_bylines_are_reported_with_file_and_line() {
     let listing = read_fixture("malformed.txt");

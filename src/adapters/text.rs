@@ -23,7 +23,7 @@
 //! Whatever the adapter cannot place is skipped with a warning naming
 //! `file:line`; it never invents a date or a title.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
@@ -276,16 +276,16 @@ fn date_only(text: &str) -> Option<Result<NaiveDate, String>> {
     Some(parse_date(&caps))
 }
 
-/// A byline: an author part made of names, then a date.
+/// A byline: an author part made of names, then a date, maybe with a
+/// separator between them.
 fn byline(no: usize, text: &str) -> Option<Byline> {
     let caps = TRAILING_DATE.captures(text)?;
-    let head = caps.name("head")?.as_str().trim();
-    // "By Jane Doe May 2, 2022" is the same byline.
-    let author_part = head
-        .strip_prefix("By ")
-        .or_else(|| head.strip_prefix("by "))
-        .unwrap_or(head)
-        .trim();
+    // "By Jane Doe · May 2, 2022" is the same byline as "Jane Doe May 2, 2022".
+    let head = caps
+        .name("head")?
+        .as_str()
+        .trim_end_matches(|c: char| c.is_whitespace() || "|·•-–—,".contains(c));
+    let author_part = strip_by(head);
     let authors = split_authors(author_part)?;
     let date_text = caps.name("date")?.as_str().to_owned();
     Some(Byline {
@@ -356,12 +356,28 @@ fn is_weekday(word: &str) -> bool {
     .any(|d| word.len() >= 3 && d.starts_with(&word))
 }
 
-/// Authors of a byline's author part, split on "|", if every part looks like
-/// a person's name. This is what keeps a summary that happens to end with a
-/// date ("The summit opens on June 12, 2018") from being read as a byline.
+fn strip_by(text: &str) -> &str {
+    text.strip_prefix("By ")
+        .or_else(|| text.strip_prefix("by "))
+        .unwrap_or(text)
+        .trim()
+}
+
+/// The names in an author part: "A | B" (the dumps' own separator), and also
+/// "A, B and C" or "A & B".
+fn names(part: &str) -> impl Iterator<Item = &str> {
+    part.split(['|', ',', '&'])
+        .flat_map(|p| p.split(" and "))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+}
+
+/// Authors of a byline's author part, if every part looks like a person's
+/// name. This is what keeps a summary that happens to end with a date ("The
+/// summit opens on June 12, 2018") from being read as a byline.
 fn split_authors(part: &str) -> Option<Vec<String>> {
     let mut authors: Vec<String> = Vec::new();
-    for name in part.split('|').map(str::trim).filter(|n| !n.is_empty()) {
+    for name in names(part) {
         if !is_name(name) {
             return None;
         }
@@ -457,11 +473,14 @@ fn label_shaped(text: &str) -> bool {
         && !text.ends_with(['.', '!', '?', ':', ';', ','])
 }
 
-/// A label-shaped line with no lowercase letters ("NK PRO", "ANALYSIS").
-/// Titles and summaries are written in sentence or title case, so such a line
-/// is a label wherever it sits in the item.
+/// A label-shaped line in capitals only ("NK PRO", "ANALYSIS"). Titles and
+/// summaries are written in sentence or title case, so such a line is a label
+/// wherever it sits in the item. Scripts without case (Korean, Chinese) never
+/// shout: there only position tells a label.
 fn shouting(text: &str) -> bool {
-    label_shaped(text) && !text.chars().any(char::is_lowercase)
+    label_shaped(text)
+        && text.chars().any(char::is_uppercase)
+        && !text.chars().any(char::is_lowercase)
 }
 
 /// Is this line the byline's author(s) on their own, the alt text of an
@@ -470,15 +489,10 @@ fn is_author_line(text: &str, byline: &Byline) -> bool {
     if text == byline.author_part {
         return true;
     }
-    let key = |s: &str| collapse_whitespace(s).to_lowercase();
-    let names: Vec<String> = byline.authors.iter().map(|a| key(a)).collect();
-    let parts: Vec<String> = text
-        .split(['|', ',', '&'])
-        .flat_map(|p| p.split(" and "))
-        .map(key)
-        .filter(|p| !p.is_empty())
-        .collect();
-    !parts.is_empty() && parts.iter().all(|p| names.contains(p))
+    let key = |s: &str| s.to_lowercase();
+    let authors: Vec<String> = byline.authors.iter().map(|a| key(a)).collect();
+    let mut parts = names(strip_by(text)).map(key).peekable();
+    parts.peek().is_some() && parts.all(|p| authors.contains(&p))
 }
 
 /// How to find the item in a block whose title is not repeated (the plain
@@ -494,9 +508,10 @@ struct Trim {
 
 impl Trim {
     /// From the untrimmed shapes of the items after the first: the most
-    /// common number of title/summary lines (ties go to the larger, so that a
-    /// summary is not lost), or 2 (title and summary) if there is nothing to
-    /// judge by.
+    /// common number of title/summary lines, or 2 (title and summary, the
+    /// usual card) if there is nothing to judge by. Ties go to the count
+    /// nearest 2, then to the larger: with few items, one ad line above a
+    /// card or one item without summary must not set the shape.
     fn from_items(shapes: &[Shape]) -> Trim {
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for s in shapes.iter().filter(|s| !s.repeated && s.title.is_some()) {
@@ -505,7 +520,7 @@ impl Trim {
         }
         let lines = counts
             .into_iter()
-            .max_by_key(|&(n, c)| (c, n))
+            .max_by_key(|&(n, c)| (c, std::cmp::Reverse(n.abs_diff(2)), n))
             .map_or(2, |(n, _)| n);
         let leading_labels = shapes.iter().any(|s| {
             !s.repeated
@@ -602,14 +617,13 @@ fn shape<'a>(block: &Block<'a>, trim: Option<Trim>) -> Shape<'a> {
     // A label needs a title beside it, so an item of shouting lines only
     // keeps its first one as the title.
     let has_plain = item.iter().any(|(l, _)| !shouting(&l.text));
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut rest: Vec<&'a Line> = Vec::new();
     let mut soft_labels: Vec<&'a Line> = Vec::new();
     for (i, (line, key)) in item.iter().enumerate() {
-        if seen.contains(&key.as_str()) {
+        if !seen.insert(key.as_str()) {
             continue; // another copy of the title, or a duplicate line
         }
-        seen.push(key);
         let between_copies = second_copy.is_some_and(|s| i > 0 && i + start < s);
         if out.title.is_none() && (!shouting(&line.text) || !has_plain) {
             out.title = Some(line);
