@@ -13,10 +13,17 @@
 //! - the *title*, the first line of the item. Layouts that show a card's image
 //!   repeat the title as the image's alt text ("title / title / summary /
 //!   title"); the copies are one title.
-//! - *labels* ("NK PRO"): short lines that are not sentences, either shouting
-//!   (no lowercase letters) or sitting between the first two title copies.
+//! - *labels* ("NK PRO"): short lines that are not sentences, either in
+//!   capitals only or sitting between the first two title copies.
 //! - the author's *avatar* alt text: a line that is just the byline's author.
 //! - the *summary*: the remaining distinct line, if any.
+//!
+//! Where the title is not repeated, what precedes an item (the header, or an
+//! ad line between cards) is told apart by the number of lines the page's
+//! other items have (see [`Trim`]). Authors are split on "|" (also "," "&"
+//! "and"); a byline's author part must look like names, so a summary that
+//! ends with a date is not a byline. Text is kept as given (no Unicode
+//! normalization), with white space collapsed and trimmed.
 //!
 //! Dates in bylines and the header are English "Month D, YYYY" ("March 2,
 //! 2021", "Sept. 3, 2021", "Sep 3, 2021"), read in the source's time zone.
@@ -53,21 +60,6 @@ pub fn read(
     }
 
     let (blocks, tail) = blocks(&lines);
-    if let Some(first) = tail.iter().find(|l| l.kind != Kind::Blank) {
-        let count = tail.iter().filter(|l| l.kind != Kind::Blank).count();
-        let message = match blocks.last() {
-            Some(b) => format!(
-                "{count} line(s) after the last byline (line {}) belong to no item \
-                 (page footer, or an item without its \"Author Month D, YYYY\" line); skipped",
-                b.byline.line
-            ),
-            None => format!(
-                "no items: none of the {} lines is a byline (\"Author Month D, YYYY\")",
-                lines.len()
-            ),
-        };
-        warnings.push(format!("{}:{}: {message}", page.name, first.no));
-    }
 
     // The first block also holds the page header, and any block may start
     // with chrome between items. Where titles are not repeated, the item is
@@ -136,11 +128,34 @@ pub fn read(
         index = index.saturating_add(1);
         let mut item = Item::new(&source.name, position, title.text.clone(), None);
         item.summary = shape.summary.map(|l| l.text.clone());
-        item.authors = block.byline.authors.iter().map(|a| Person::new(a)).collect();
+        item.authors = block
+            .byline
+            .authors
+            .iter()
+            .map(|a| Person::new(a))
+            .collect();
         item.tags = shape.labels.iter().map(|l| Tag::new(&l.text)).collect();
         item.published = published;
         item.refresh_id();
         listing.items.push(item);
+    }
+
+    // Lines after the last byline: a footer, or an item cut off before its
+    // byline. Either way no item, but worth a word.
+    if let Some(first) = tail.iter().find(|l| l.kind != Kind::Blank) {
+        let count = tail.iter().filter(|l| l.kind != Kind::Blank).count();
+        let message = match blocks.last() {
+            Some(b) => format!(
+                "{count} line(s) after the last byline (line {}) belong to no item \
+                 (page footer, or an item without its \"Author Month D, YYYY\" line); skipped",
+                b.byline.line
+            ),
+            None => format!(
+                "no items: none of the {} lines is a byline (\"Author Month D, YYYY\")",
+                lines.len()
+            ),
+        };
+        warnings.push(format!("{}:{}: {message}", page.name, first.no));
     }
 
     listing.warnings = warnings;
@@ -241,6 +256,10 @@ fn clean(raw: &str) -> String {
 fn classify(no: usize, text: String) -> Line {
     let kind = if text.is_empty() {
         Kind::Blank
+    } else if !text.ends_with(|c: char| c.is_ascii_digit()) {
+        // Dates and bylines end with the year; most lines are cheaper to
+        // rule out here than with the regex.
+        Kind::Text
     } else if let Some(date) = date_only(&text) {
         Kind::Date(date)
     } else if let Some(byline) = byline(no, &text) {
@@ -300,8 +319,8 @@ fn byline(no: usize, text: &str) -> Option<Byline> {
 
 fn parse_date(caps: &regex::Captures) -> Result<NaiveDate, String> {
     let month_word = caps.name("month").map_or("", |m| m.as_str());
-    let month = month_number(month_word)
-        .ok_or_else(|| format!("{month_word:?} is not a month name"))?;
+    let month =
+        month_number(month_word).ok_or_else(|| format!("{month_word:?} is not a month name"))?;
     let day: u32 = caps
         .name("day")
         .and_then(|m| m.as_str().parse().ok())
@@ -597,10 +616,7 @@ fn shape<'a>(block: &Block<'a>, trim: Option<Trim>) -> Shape<'a> {
                     }
                 }
                 if trim.leading_labels {
-                    while start > 0
-                        && lines
-                            .get(start - 1)
-                            .is_some_and(|(l, _)| shouting(&l.text))
+                    while start > 0 && lines.get(start - 1).is_some_and(|(l, _)| shouting(&l.text))
                     {
                         start -= 1;
                     }
@@ -688,7 +704,10 @@ mod tests {
     #[test]
     fn dates_only() {
         assert_eq!(date_only("March 04, 2021"), Some(Ok(d(2021, 3, 4))));
-        assert_eq!(date_only("Thursday, March 4, 2021"), Some(Ok(d(2021, 3, 4))));
+        assert_eq!(
+            date_only("Thursday, March 4, 2021"),
+            Some(Ok(d(2021, 3, 4)))
+        );
         assert!(matches!(date_only("February 30, 2021"), Some(Err(_))));
         assert_eq!(date_only("Chapter 3, 2021"), None);
         assert_eq!(date_only("Colin Zwirko May 21, 2022"), None);
