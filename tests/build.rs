@@ -150,7 +150,11 @@ fn every_written_feed_round_trips_through_feed_rs() {
                 if format != Format::Rss || item.url.is_some() {
                     assert_eq!(entry.id, item.id, "{place}");
                 }
-                let names: Vec<&str> = entry.authors.iter().map(|p| p.name.as_deref().unwrap_or_default()).collect();
+                let names: Vec<&str> = entry
+                    .authors
+                    .iter()
+                    .map(|p| p.name.as_deref().unwrap_or_default())
+                    .collect();
                 let want: Vec<&str> = item.authors.iter().map(|a| a.name.as_str()).collect();
                 assert_eq!(names, want, "{place}");
                 let published = item.published.expect("dated").instant();
@@ -177,7 +181,7 @@ fn every_written_feed_round_trips_through_feed_rs() {
     // The index links every feed with autodiscovery, and the OPML lists every author.
     let index = std::fs::read_to_string(out.path().join("index.html")).expect("index.html");
     assert!(index.contains(r#"rel="alternate""#));
-    let opml = std::fs::read_to_string(out.path().join("opml.xml")).expect("opml.xml");
+    let opml = std::fs::read_to_string(out.path().join("authors.opml")).expect("authors.opml");
     let authors: BTreeMap<_, _> = items
         .iter()
         .flat_map(|i| i.authors.iter().map(|a| (a.slug.clone(), a.name.clone())))
