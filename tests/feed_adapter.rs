@@ -391,9 +391,11 @@ fn atom_bases_inherited_authors_and_term_fallback() {
 
 #[test]
 fn rss_without_channel_link_resolves_against_the_page() {
-    let rss = r#"<rss version="2.0"><channel><title>t</title>
+    let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
       <item><title>One</title><link>/a/one</link>
         <author>kim@example.org (Jeongmin Kim)</author>
+        <dc:creator><![CDATA[Chad O&#039;Carroll]]></dc:creator>
+        <category><![CDATA[News &amp; Politics]]></category>
         <enclosure url="/img/one.png" type="image/png" length="1"/>
         <pubDate>Fri, 20 May 2022 16:05:00</pubDate></item>
       <item><description>no title, no link</description><pubDate>someday</pubDate></item>
@@ -412,7 +414,12 @@ fn rss_without_channel_link_resolves_against_the_page() {
     let a = &listing.items[0];
     assert_eq!(a.url.as_deref(), Some("https://news.example/a/one"));
     assert_eq!(a.image.as_deref(), Some("https://news.example/img/one.png"));
-    assert_eq!(names(&a.authors), ["Jeongmin Kim"]);
+    assert_eq!(
+        names(&a.authors),
+        ["Chad O'Carroll", "Jeongmin Kim"],
+        "dc:creator, then the name in author; HTML-escaped CDATA decoded"
+    );
+    assert_eq!(a.tags[0].name, "News & Politics");
     assert_eq!(
         display(a.published).as_deref(),
         Some("2022-05-20T16:05:00+09:00"),
@@ -430,6 +437,16 @@ fn rss_without_channel_link_resolves_against_the_page() {
         "{:?}",
         listing.warnings
     );
+}
+
+#[test]
+fn json_feed_in_utf_16() {
+    let json = String::from_utf8(fixture("feeds/jsonfeed10.json")).expect("utf-8");
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(json.encode_utf16().flat_map(u16::to_le_bytes));
+    let listing = read_bytes(&bytes, "utf16.json").expect("UTF-16 JSON Feed");
+    assert_eq!(listing.items.len(), 2);
+    assert_eq!(listing.items[0].title, "Episode 41: Fertilizer and food");
 }
 
 #[test]

@@ -29,6 +29,8 @@ const DERIVED_TITLE_MAX: usize = 80;
 /// A summary taken from an item's full content is cut to this many characters.
 const CONTENT_SUMMARY_MAX: usize = 600;
 
+const EMPTY: &str = "empty document: expected an RSS, Atom or JSON feed";
+
 /// Read one feed document into items, in feed order.
 pub fn read(
     source: &SourceConfig,
@@ -47,7 +49,7 @@ pub fn read(
         .unwrap_or(page.bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match first {
-        None => return Err(sink.error(None, "empty document: expected an RSS, Atom or JSON feed")),
+        None => return Err(sink.error(None, EMPTY)),
         Some(b'{' | b'[') => jsonfeed::read(bytes, &mut sink)?,
         Some(_) => read_xml(&mut sink)?,
     }
@@ -65,12 +67,19 @@ fn read_xml(sink: &mut Sink) -> Result<(), AdapterError> {
         ));
     }
     let trimmed = text.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);
+    if trimmed.is_empty() {
+        return Err(sink.error(None, EMPTY));
+    }
     if xml::looks_like_html(trimmed) {
         return Err(sink.error(
             None,
             "this is an HTML page, not a feed (kind = \"feed\" reads RSS, Atom or JSON Feed; \
              a listing page needs kind = \"html\")",
         ));
+    }
+    if trimmed.starts_with(['{', '[']) {
+        // JSON behind a UTF-16 byte order mark: now that it is UTF-8, read it.
+        return jsonfeed::read(trimmed.as_bytes(), sink);
     }
     if !trimmed.starts_with('<') {
         let start: String = trimmed.chars().take(20).collect();

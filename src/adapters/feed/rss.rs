@@ -70,6 +70,10 @@ fn entry(
     let mut tags: Vec<String> = item.categories.iter().map(|c| c.name.clone()).collect();
     tags.extend(dc.into_iter().flat_map(|d| d.subjects.iter().cloned()));
 
+    // WordPress writes names HTML-escaped inside CDATA ("News &amp; Politics").
+    let authors = authors.iter().map(|a| markup::decode_entities(a)).collect();
+    let tags = tags.iter().map(|t| markup::decode_entities(t)).collect();
+
     let mut published = sink.date(number, "pubDate", item.pub_date.as_deref(), dates::rfc822);
     if published.is_none() {
         let dc_date = dc.and_then(|d| d.dates.first()).map(String::as_str);
