@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::pipeline::{self, SourceRead};
 use crate::server::{self, Published, SourceStatus};
-use crate::{merge, site};
+use crate::site;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
 #[derive(Debug, Parser)]
@@ -134,7 +134,7 @@ async fn build(config_path: &Path, out: &Path) -> Result<ExitCode, String> {
     let reads = pipeline::read_all(&config, &fetcher()?, chrono::Utc::now()).await;
     report_problems(&reads);
     let copies: Vec<_> = reads.iter().flat_map(|r| r.items.iter().cloned()).collect();
-    let items = merge::merge(copies, &pipeline::merge_options(&config));
+    let items = pipeline::merged(&config, copies);
     let docs = site::documents(&items, &config);
     for doc in &docs {
         write_atomically(&out.join(&doc.path), doc.body.as_bytes())
@@ -174,7 +174,7 @@ async fn serve(
     let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
     // Move the items out of the reads: one copy of a large set is enough.
     let copies: Vec<_> = reads.into_iter().flat_map(|r| r.items).collect();
-    let items = merge::merge(copies, &pipeline::merge_options(&config));
+    let items = pipeline::merged(&config, copies);
     let published = Arc::new(Published::new(config));
     let publisher = published.clone();
     tokio::task::spawn_blocking(move || publisher.publish(items, statuses))

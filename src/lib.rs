@@ -18,6 +18,7 @@ pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod rules;
 pub mod server;
 pub mod site;
 pub mod urls;

@@ -75,7 +75,13 @@ inputs = ["{rss}"]
 name = "tracker"
 kind = "feed"
 inputs = ["{atom}"]
+
+[[feed]]
+name = "tagged"
+title = "Tagged stories"
+tags = ["{tag}"]
 "#,
+            tag = tagged_author().0,
             t1 = f("text/nknews-2021-03-04.txt"),
             t2 = f("text/nknews-2022-05-21.txt"),
             rss = f("html/other-source.rss"),
@@ -258,6 +264,9 @@ async fn content_types_of_every_format() {
             "application/atom+xml; charset=utf-8",
         ),
         ("/sources/monitor", "text/html; charset=utf-8"),
+        ("/feeds/tagged.rss", "application/rss+xml; charset=utf-8"),
+        ("/feeds/tagged", "text/html; charset=utf-8"),
+        ("/authors.opml", "text/x-opml; charset=utf-8"),
         ("/", "text/html; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
         ("/opml", "text/x-opml; charset=utf-8"),
@@ -619,6 +628,12 @@ async fn limit_tag_and_author_narrow_a_view() {
         .unwrap();
     assert_eq!(second.status(), StatusCode::NOT_MODIFIED);
 
+    // The config's custom feed of that tag holds the same stories.
+    let custom = json(&s.url("/feeds/tagged.json")).await;
+    assert_eq!(item_titles(&custom), tagged);
+    let custom = json(&s.url(&format!("/feeds/tagged.json?author={author_slug}"))).await;
+    assert_eq!(item_titles(&custom), theirs);
+
     // An unknown tag is a 404 that lists the known ones.
     let r = get(&s.url("/feed.json?tag=no-such-tag")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -696,6 +711,8 @@ async fn links_are_absolute_under_a_sub_path_base_url() {
         "/feed.json".to_owned(),
         format!("/authors/{a}"),
         "/sources/nknews".to_owned(),
+        "/feeds/tagged.atom".to_owned(),
+        "/feeds/feeds/tagged".to_owned(),
     ] {
         let body = get(&s.url(&path)).await.text().await.unwrap();
         let found = links(&body);

@@ -18,18 +18,20 @@ pub(crate) enum RouteClass {
     Author,
     Tag,
     Source,
+    Custom,
     Opml,
     Health,
     Metrics,
     Other,
 }
 
-const CLASSES: [(RouteClass, &str); 9] = [
+const CLASSES: [(RouteClass, &str); 10] = [
     (RouteClass::Index, "index"),
     (RouteClass::Feed, "feed"),
     (RouteClass::Author, "author"),
     (RouteClass::Tag, "tag"),
     (RouteClass::Source, "source"),
+    (RouteClass::Custom, "custom"),
     (RouteClass::Opml, "opml"),
     (RouteClass::Health, "healthz"),
     (RouteClass::Metrics, "metrics"),
@@ -209,6 +211,7 @@ impl Metrics {
             ),
             ("tag", |k| matches!(k, ViewKey::Tag(_))),
             ("source", |k| matches!(k, ViewKey::Source(_))),
+            ("custom", |k| matches!(k, ViewKey::Custom(_))),
         ] {
             writeln!(
                 out,

@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::model::{Item, slugify};
 use crate::pipeline::SourceRead;
 use crate::render::{self, Format, Site};
+use crate::rules::Rules;
 use crate::site::{self, Document};
 use crate::views::{View, ViewKey};
 
@@ -241,7 +242,8 @@ pub(crate) enum Missing {
 /// One merged item set and everything the server derives from it.
 pub(crate) struct Snapshot {
     pub(crate) items: Vec<Item>,
-    /// In the order of [`crate::views::all_views`]: all, authors, tags, sources.
+    /// In the order of [`crate::views::all_views`]: all, authors, tags,
+    /// sources, custom feeds.
     pub(crate) views: Vec<ViewMeta>,
     by_key: HashMap<ViewKey, usize>,
     pub(crate) sources: Vec<SourceStatus>,
@@ -299,6 +301,14 @@ impl Snapshot {
         for s in &config.sources {
             let members = by_source.remove(s.name.as_str()).unwrap_or_default();
             add(ViewKey::Source(s.name.clone()), &s.title, members);
+        }
+        let rules = Rules::from_config(config);
+        for f in &config.feeds {
+            let members = (0..items.len())
+                .filter(|&n| items.get(n).is_some_and(|i| rules.feed_matches(f, i)))
+                .filter_map(|n| u32::try_from(n).ok())
+                .collect();
+            add(ViewKey::Custom(f.name.clone()), &f.title, members);
         }
         let by_key = views
             .iter()
@@ -522,7 +532,7 @@ impl Snapshot {
     fn prewarm(&self, published: &Published) -> usize {
         let mut docs = vec![
             ("index.html".to_owned(), Doc::Index),
-            ("opml.xml".to_owned(), Doc::Opml),
+            ("authors.opml".to_owned(), Doc::Opml),
         ];
         for (n, view) in self.views.iter().enumerate() {
             let path = view.key.path();
@@ -878,9 +888,7 @@ mod tests {
             let super::super::routes::Route::Doc { path, doc: docref } = route else {
                 panic!("{} does not route", doc.path);
             };
-            if docref != DocRef::Opml {
-                assert_eq!(path, doc.path);
-            }
+            assert_eq!(path, doc.path);
             let entry = snap
                 .document(&path, docref, &Narrowing::default(), None, &published)
                 .unwrap();

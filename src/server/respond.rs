@@ -145,6 +145,7 @@ fn class_of(doc: DocRef) -> RouteClass {
             ViewRef::Author(_) => RouteClass::Author,
             ViewRef::Tag(_) => RouteClass::Tag,
             ViewRef::Source(_) => RouteClass::Source,
+            ViewRef::Custom(_) => RouteClass::Custom,
         },
     }
 }
@@ -336,18 +337,20 @@ fn not_found(
         Some(ViewKey::Author(s)) => ("author", s.as_str()),
         Some(ViewKey::Tag(s)) => ("tag", s.as_str()),
         Some(ViewKey::Source(s)) => ("source", s.as_str()),
+        Some(ViewKey::Custom(s)) => ("feed", s.as_str()),
         _ => match section {
             Some("authors") => ("author", ""),
             Some("tags") => ("tag", ""),
             Some("sources") => ("source", ""),
+            Some("feeds") => ("feed", ""),
             _ => ("", ""),
         },
     };
     let mut body = if kind.is_empty() {
         format!(
             "byline: nothing at {path}.\n\nFeeds are feed.atom, feed.rss, feed.json, \
-             authors/{{slug}}, tags/{{slug}} and sources/{{name}} (add .atom, .rss or .json \
-             for a feed), opml.xml for every author feed.\n"
+             authors/{{slug}}, tags/{{slug}}, sources/{{name}} and feeds/{{name}} (add .atom, \
+             .rss or .json for a feed), authors.opml for every author feed.\n"
         )
     } else if slug.is_empty() {
         format!("byline: nothing at {path}: no such {kind} file.\n")
@@ -361,10 +364,13 @@ fn not_found(
             .views_of(|k| match kind {
                 "author" => matches!(k, ViewKey::Author(_)),
                 "tag" => matches!(k, ViewKey::Tag(_)),
-                _ => matches!(k, ViewKey::Source(_)),
+                "source" => matches!(k, ViewKey::Source(_)),
+                _ => matches!(k, ViewKey::Custom(_)),
             })
             .map(|v| match &v.key {
-                ViewKey::Author(s) | ViewKey::Tag(s) | ViewKey::Source(s) => s.clone(),
+                ViewKey::Author(s) | ViewKey::Tag(s) | ViewKey::Source(s) | ViewKey::Custom(s) => {
+                    s.clone()
+                }
                 ViewKey::All => String::new(),
             })
             .collect();

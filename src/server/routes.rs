@@ -6,6 +6,8 @@
 //! Behind a reverse proxy the path may still carry the base url's prefix
 //! (`/feeds/authors/x.atom`, nginx `proxy_pass http://byline;`) or have it
 //! stripped (`/authors/x.atom`, `proxy_pass http://byline/;`): both work.
+//! When both readings name a document (a base path of `/feeds/` and a custom
+//! feed named `feed`: `/feeds/feed.atom`), the one without the prefix wins.
 
 use std::borrow::Cow;
 
@@ -22,6 +24,8 @@ pub(crate) enum ViewRef<'a> {
     Author(&'a str),
     Tag(&'a str),
     Source(&'a str),
+    /// A `[[feed]]` of the config.
+    Custom(&'a str),
 }
 
 impl ViewRef<'_> {
@@ -31,6 +35,7 @@ impl ViewRef<'_> {
             ViewRef::Author(s) => ViewKey::Author(s.to_owned()),
             ViewRef::Tag(s) => ViewKey::Tag(s.to_owned()),
             ViewRef::Source(s) => ViewKey::Source(s.to_owned()),
+            ViewRef::Custom(s) => ViewKey::Custom(s.to_owned()),
         }
     }
 }
@@ -93,8 +98,7 @@ fn route_bare<'a>(path: &'a str) -> Route<'a> {
     };
     match p {
         "" | "index.html" => return doc("index.html", DocRef::Index),
-        // `authors.opml` is the name the HTML pages link to.
-        "opml" | "opml.xml" | "authors.opml" => return doc("opml.xml", DocRef::Opml),
+        "authors.opml" | "opml" | "opml.xml" => return doc("authors.opml", DocRef::Opml),
         "healthz" => return Route::Health,
         "metrics" => return Route::Metrics,
         _ => {}
@@ -115,6 +119,7 @@ fn route_bare<'a>(path: &'a str) -> Route<'a> {
         "authors" => ViewRef::Author,
         "tags" => ViewRef::Tag,
         "sources" => ViewRef::Source,
+        "feeds" => ViewRef::Custom,
         _ => return Route::NotFound { section: None },
     };
     let not_found = Route::NotFound {
@@ -170,8 +175,18 @@ mod tests {
     #[test]
     fn names_match_the_built_files() {
         assert_eq!(doc("/", "/"), Some(("index.html".into(), DocRef::Index)));
-        assert_eq!(doc("/opml", "/"), Some(("opml.xml".into(), DocRef::Opml)));
-        assert_eq!(doc("/authors.opml", "/").map(|d| d.1), Some(DocRef::Opml));
+        assert_eq!(
+            doc("/authors.opml", "/"),
+            Some(("authors.opml".into(), DocRef::Opml))
+        );
+        assert_eq!(doc("/opml", "/").map(|d| d.1), Some(DocRef::Opml));
+        assert_eq!(
+            doc("/feeds/nk-pro-economy.rss", "/"),
+            Some((
+                "feeds/nk-pro-economy.rss".into(),
+                DocRef::Feed(ViewRef::Custom("nk-pro-economy"), Format::Rss)
+            ))
+        );
         assert_eq!(
             doc("/feed.rss", "/"),
             Some(("feed.rss".into(), DocRef::Feed(ViewRef::All, Format::Rss)))
@@ -230,6 +245,15 @@ mod tests {
         assert_eq!(route("/feeds", "/feeds/"), Route::ToBase);
         // A prefix that is only a string prefix of a segment is not stripped.
         assert_eq!(doc("/feedsauthors/a.atom", "/feeds/"), None);
+        // Custom feeds live under feeds/, which may also be the base path.
+        assert_eq!(
+            doc("/feeds/feeds/mine.atom", "/feeds/"),
+            doc("/feeds/mine.atom", "/feeds/")
+        );
+        assert_eq!(
+            doc("/feeds/mine.atom", "/feeds/").map(|d| d.0),
+            Some("feeds/mine.atom".into())
+        );
         // A base path that looks like a route still routes both ways.
         assert_eq!(
             doc("/authors/authors/a.atom", "/authors/").map(|d| d.0),

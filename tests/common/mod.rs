@@ -78,9 +78,7 @@ pub fn assert_matches_expected(listing: &Listing, expected_name: &str) {
             w["published"]
         );
     }
-    if let Some(c) = want["captured"].as_str() {
-        if let Some(got) = listing.captured {
-            assert_eq!(got.to_string(), c, "{expected_name}: captured");
-        }
+    if let (Some(c), Some(got)) = (want["captured"].as_str(), listing.captured) {
+        assert_eq!(got.to_string(), c, "{expected_name}: captured");
     }
 }
