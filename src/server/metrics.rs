@@ -200,7 +200,7 @@ impl Metrics {
             out,
             "byline_items",
             "Items in the published set.",
-            snap.items.len(),
+            snap.store.len(),
         )?;
         writeln!(out, "# HELP byline_views Views published, by kind.")?;
         writeln!(out, "# TYPE byline_views gauge")?;
@@ -224,6 +224,12 @@ impl Metrics {
             "byline_published_timestamp_seconds",
             "When the current item set was published.",
             snap.published_at.timestamp(),
+        )?;
+        gauge(
+            out,
+            "byline_item_store_bytes",
+            "Bytes of the packed published items.",
+            snap.store.bytes(),
         )?;
         let (entries, bytes) = snap.cache_stats();
         gauge(

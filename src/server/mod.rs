@@ -14,6 +14,7 @@ mod metrics;
 mod published;
 mod respond;
 mod routes;
+mod store;
 
 pub use published::{Published, SourceStatus};
 

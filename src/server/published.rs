@@ -30,6 +30,7 @@ use crate::views::{View, ViewKey};
 
 use super::metrics::Metrics;
 use super::routes::{DocRef, ViewRef};
+use super::store::ItemStore;
 
 /// Bodies shorter than this are not worth compressing.
 const MIN_COMPRESS: usize = 256;
@@ -103,7 +104,7 @@ impl Published {
         let cache_control =
             HeaderValue::from_str(&format!("public, max-age={}", config.server.cache_max_age))
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300"));
-        let empty = Snapshot::build(&config, Vec::new(), Vec::new());
+        let empty = Snapshot::build(&config, &site, Vec::new(), Vec::new());
         Published {
             site,
             metrics: Metrics::default(),
@@ -133,18 +134,23 @@ impl Published {
                 }
             }
         }
-        let snapshot = Snapshot::build(&self.config, items, sources);
+        let snapshot = Snapshot::build(&self.config, &self.site, items, sources);
         let warmed = snapshot.prewarm(self);
         info!(
-            items = snapshot.items.len(),
+            items = snapshot.store.len(),
+            store_bytes = snapshot.store.bytes(),
             views = snapshot.views.len(),
             documents = warmed,
             cache_bytes = snapshot.docs().bytes,
             millis = started.elapsed().as_millis() as u64,
             "published"
         );
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        *current = Arc::new(snapshot);
+        let old = {
+            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *current, Arc::new(snapshot))
+        };
+        drop((old, previous));
+        release_free_memory();
     }
 
     /// The snapshot requests are served from right now.
@@ -153,6 +159,17 @@ impl Published {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// Hand memory freed by a publish back to the system. Reading, merging and
+/// rendering a large item set leave a heap several times the size of what the
+/// snapshot keeps; glibc returns only its top on its own.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -241,13 +258,17 @@ pub(crate) enum Missing {
 
 /// One merged item set and everything the server derives from it.
 pub(crate) struct Snapshot {
-    pub(crate) items: Vec<Item>,
+    pub(crate) store: ItemStore,
     /// In the order of [`crate::views::all_views`]: all, authors, tags,
     /// sources, custom feeds.
     pub(crate) views: Vec<ViewMeta>,
     by_key: HashMap<ViewKey, usize>,
     pub(crate) sources: Vec<SourceStatus>,
     pub(crate) published_at: DateTime<Utc>,
+    /// The index and the OPML list need every item: rendered once, at publish
+    /// time, from the items as given, and never evicted.
+    index: Arc<Entry>,
+    opml: Arc<Entry>,
     docs: Mutex<DocCache>,
     variants: Mutex<DocCache>,
 }
@@ -256,9 +277,12 @@ impl Snapshot {
     /// Index `items` into views in one pass, with the same keys, titles and
     /// order as [`crate::views::all_views`] (which scans the items once per
     /// view: too slow for a thousand authors).
-    fn build(config: &Config, mut items: Vec<Item>, mut sources: Vec<SourceStatus>) -> Snapshot {
-        items.iter_mut().for_each(compact);
-        items.shrink_to_fit();
+    fn build(
+        config: &Config,
+        site: &Site,
+        items: Vec<Item>,
+        mut sources: Vec<SourceStatus>,
+    ) -> Snapshot {
         let mut all = Vec::with_capacity(items.len());
         let mut authors: BTreeMap<&str, (&str, Vec<u32>)> = BTreeMap::new();
         let mut tags: BTreeMap<&str, (&str, Vec<u32>)> = BTreeMap::new();
@@ -322,8 +346,13 @@ impl Snapshot {
                 .map_or(0, ViewMeta::len);
         }
         let budget = config.server.cache_mb.saturating_mul(1024 * 1024);
+        let (index, opml) = render_lists(&views, &items, site);
+        let store = ItemStore::new(&items);
+        drop(items);
         Snapshot {
-            items,
+            store,
+            index: Arc::new(Entry::new(index)),
+            opml: Arc::new(Entry::new(opml)),
             views,
             by_key,
             sources,
@@ -371,6 +400,11 @@ impl Snapshot {
     ) -> Result<Arc<Entry>, Missing> {
         let plain = narrowing.is_none() && origin.is_none();
         let key = if plain {
+            match doc {
+                DocRef::Index => return Ok(self.index.clone()),
+                DocRef::Opml => return Ok(self.opml.clone()),
+                _ => {}
+            }
             if let Some(e) = self.docs().get(path) {
                 return Ok(e);
             }
@@ -418,42 +452,49 @@ impl Snapshot {
         })
     }
 
-    /// The items a (narrowed) view shows, in feed order.
+    fn members(&self, key: ViewKey) -> Result<&[u32], Missing> {
+        self.view_index(&key)
+            .and_then(|n| self.views.get(n))
+            .map(|v| v.members.as_slice())
+            .ok_or(Missing::Narrowing(key))
+    }
+
+    /// The items a (narrowed) view shows, as store indices in feed order. An
+    /// item has a tag (author) exactly when it is a member of that tag's
+    /// (author's) view, so narrowing intersects member lists, which are in
+    /// ascending order, without decoding anything.
     pub(crate) fn select(
         &self,
         view: &ViewMeta,
         narrowing: &Narrowing,
         max_items: usize,
-    ) -> Vec<&Item> {
+    ) -> Result<Vec<u32>, Missing> {
         let limit = narrowing.limit.unwrap_or(max_items).min(max_items);
-        view.members
+        let tag = match &narrowing.tag {
+            Some(t) => Some(self.members(ViewKey::Tag(t.clone()))?),
+            None => None,
+        };
+        let author = match &narrowing.author {
+            Some(a) => Some(self.members(ViewKey::Author(a.clone()))?),
+            None => None,
+        };
+        let within =
+            |list: Option<&[u32]>, n: &u32| list.is_none_or(|l| l.binary_search(n).is_ok());
+        Ok(view
+            .members
             .iter()
-            .filter_map(|&n| self.items.get(n as usize))
-            .filter(|i| {
-                narrowing
-                    .tag
-                    .as_ref()
-                    .is_none_or(|t| i.tags.iter().any(|x| &x.slug == t))
-                    && narrowing
-                        .author
-                        .as_ref()
-                        .is_none_or(|a| i.authors.iter().any(|x| &x.slug == a))
-            })
+            .filter(|n| within(tag, n) && within(author, n))
             .take(limit)
-            .collect()
+            .copied()
+            .collect())
     }
 
-    /// A view with every item it holds (for the index and OPML, which count them).
-    fn full_view(&self, meta: &ViewMeta) -> View<'_> {
-        View {
-            key: meta.key.clone(),
-            title: meta.title.clone(),
-            items: meta
-                .members
-                .iter()
-                .filter_map(|&n| self.items.get(n as usize))
-                .collect(),
-        }
+    /// Decode the items at `indices`.
+    fn items(&self, indices: &[u32]) -> Vec<Item> {
+        indices
+            .iter()
+            .filter_map(|&n| self.store.get(n as usize))
+            .collect()
     }
 
     fn render(
@@ -464,133 +505,117 @@ impl Snapshot {
         site: &Site,
         max_items: usize,
     ) -> Result<Document, Missing> {
-        let document = |content_type, body, last_modified| Document {
+        let n = match doc {
+            Doc::Index | Doc::Opml => {
+                // Another origin's index: every item is decoded, once per
+                // origin (the result is cached).
+                let all: Vec<Item> = (0..self.store.len())
+                    .filter_map(|n| self.store.get(n))
+                    .collect();
+                let (index, opml) = render_lists(&self.views, &all, site);
+                return Ok(if doc == Doc::Index { index } else { opml });
+            }
+            Doc::Feed(n, _) | Doc::Page(n) => n,
+        };
+        let meta = self.views.get(n).ok_or(Missing::View(ViewKey::All))?;
+        let mut title = meta.title.clone();
+        for key in [
+            narrowing.tag.clone().map(ViewKey::Tag),
+            narrowing.author.clone().map(ViewKey::Author),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let named = self
+                .view_index(&key)
+                .and_then(|n| self.views.get(n))
+                .ok_or_else(|| Missing::Narrowing(key.clone()))?;
+            title = format!("{title} · {}", named.title);
+        }
+        let items = self.items(&self.select(meta, narrowing, max_items)?);
+        let last_modified = site::newest(&items);
+        let view = View {
+            key: meta.key.clone(),
+            title,
+            items: items.iter().collect(),
+        };
+        let (content_type, body) = match doc {
+            Doc::Feed(_, format) => (format.content_type(), format.render(&view, site)),
+            _ => (site::HTML, render::html::page(&view, site)),
+        };
+        Ok(Document {
             path: path.to_owned(),
             content_type,
             body,
             last_modified,
-        };
-        let newest_all = || site::newest(&self.items);
-        match doc {
-            Doc::Index => {
-                let views: Vec<View> = self.views.iter().map(|v| self.full_view(v)).collect();
-                Ok(document(
-                    site::HTML,
-                    render::html::index(&views, site),
-                    newest_all(),
-                ))
-            }
-            Doc::Opml => {
-                let authors: Vec<View> = self
-                    .views_of(|k| matches!(k, ViewKey::Author(_)))
-                    .map(|v| self.full_view(v))
-                    .collect();
-                Ok(document(
-                    site::OPML,
-                    render::opml::render(&authors, site),
-                    newest_all(),
-                ))
-            }
-            Doc::Feed(n, _) | Doc::Page(n) => {
-                let meta = self.views.get(n).ok_or(Missing::View(ViewKey::All))?;
-                let mut title = meta.title.clone();
-                for key in [
-                    narrowing.tag.clone().map(ViewKey::Tag),
-                    narrowing.author.clone().map(ViewKey::Author),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    let named = self
-                        .view_index(&key)
-                        .and_then(|n| self.views.get(n))
-                        .ok_or_else(|| Missing::Narrowing(key.clone()))?;
-                    title = format!("{title} · {}", named.title);
-                }
-                let items = self.select(meta, narrowing, max_items);
-                let last_modified = site::newest(items.iter().copied());
-                let view = View {
-                    key: meta.key.clone(),
-                    title,
-                    items,
-                };
-                Ok(match doc {
-                    Doc::Feed(_, format) => document(
-                        format.content_type(),
-                        format.render(&view, site),
-                        last_modified,
-                    ),
-                    _ => document(site::HTML, render::html::page(&view, site), last_modified),
-                })
-            }
-        }
+        })
     }
 
-    /// Render every plain document, most requested first (index, OPML, the
-    /// whole stream, then each view), until the cache budget is full. Returns
-    /// how many were rendered.
+    /// Render every view's plain documents, the whole stream first, until the
+    /// cache budget is full. Returns how many were rendered.
     fn prewarm(&self, published: &Published) -> usize {
-        let mut docs = vec![
-            ("index.html".to_owned(), Doc::Index),
-            ("authors.opml".to_owned(), Doc::Opml),
-        ];
-        for (n, view) in self.views.iter().enumerate() {
-            let path = view.key.path();
-            for format in Format::ALL {
-                docs.push((
-                    format!("{path}.{}", format.extension()),
-                    Doc::Feed(n, format),
-                ));
-            }
-            if view.key != ViewKey::All {
-                docs.push((format!("{path}.html"), Doc::Page(n)));
-            }
-        }
         let none = Narrowing::default();
         let max_items = published.config.server.max_items;
         let mut warmed = 0;
-        for (path, doc) in docs {
-            let Ok(document) = self.render(&path, doc, &none, &published.site, max_items) else {
-                continue;
-            };
-            let entry = Arc::new(Entry::new(document));
-            let mut cache = self.docs();
-            if cache.bytes + entry.size > cache.budget {
-                break;
+        for (n, view) in self.views.iter().enumerate() {
+            let path = view.key.path();
+            let mut docs: Vec<(String, Doc)> = Format::ALL
+                .iter()
+                .map(|&f| (format!("{path}.{}", f.extension()), Doc::Feed(n, f)))
+                .collect();
+            if view.key != ViewKey::All {
+                docs.push((format!("{path}.html"), Doc::Page(n)));
             }
-            cache.insert(path, entry);
-            warmed += 1;
+            for (path, doc) in docs {
+                let Ok(document) = self.render(&path, doc, &none, &published.site, max_items)
+                else {
+                    continue;
+                };
+                let entry = Arc::new(Entry::new(document));
+                let mut cache = self.docs();
+                if cache.bytes + entry.size > cache.budget {
+                    return warmed;
+                }
+                cache.insert(path, entry);
+                warmed += 1;
+            }
         }
         warmed
     }
 }
 
-/// Give back the spare capacity adapters and the merger leave in an item's
-/// strings and lists (a `Vec` grows to 4 on its first push): the snapshot
-/// keeps every item for as long as it is published, so a quarter of its
-/// memory would otherwise be slack.
-fn compact(item: &mut Item) {
-    let strings = [&mut item.id, &mut item.title, &mut item.source]
-        .into_iter()
-        .chain(
-            [&mut item.url, &mut item.summary, &mut item.image]
-                .into_iter()
-                .flatten(),
-        );
-    strings.for_each(String::shrink_to_fit);
-    item.authors.shrink_to_fit();
-    for a in &mut item.authors {
-        a.name.shrink_to_fit();
-        a.slug.shrink_to_fit();
-        if let Some(u) = &mut a.url {
-            u.shrink_to_fit();
-        }
-    }
-    item.tags.shrink_to_fit();
-    for t in &mut item.tags {
-        t.name.shrink_to_fit();
-        t.slug.shrink_to_fit();
-    }
+/// The index page and the OPML list of `views` over `items` (the snapshot's
+/// items, in store order).
+fn render_lists(views: &[ViewMeta], items: &[Item], site: &Site) -> (Document, Document) {
+    let full = |meta: &ViewMeta| View {
+        key: meta.key.clone(),
+        title: meta.title.clone(),
+        items: meta
+            .members
+            .iter()
+            .filter_map(|&n| items.get(n as usize))
+            .collect(),
+    };
+    let all: Vec<View> = views.iter().map(full).collect();
+    let authors: Vec<View> = views
+        .iter()
+        .filter(|v| matches!(v.key, ViewKey::Author(_)))
+        .map(full)
+        .collect();
+    let newest = site::newest(items);
+    let index = Document {
+        path: "index.html".into(),
+        content_type: site::HTML,
+        body: render::html::index(&all, site),
+        last_modified: newest,
+    };
+    let opml = Document {
+        path: "authors.opml".into(),
+        content_type: site::OPML,
+        body: render::opml::render(&authors, site),
+        last_modified: newest,
+    };
+    (index, opml)
 }
 
 /// Rendered documents kept within a byte budget (and an entry count),
@@ -826,17 +851,15 @@ mod tests {
     fn views_match_all_views() {
         let config = config("");
         let items = items();
-        let snap = Snapshot::build(&config, items.clone(), Vec::new());
+        let snap = Snapshot::build(&config, &site::site(&config), items.clone(), Vec::new());
         let expected = views::all_views(&items, &config);
         assert_eq!(snap.views.len(), expected.len());
         for (got, want) in snap.views.iter().zip(&expected) {
             assert_eq!(got.key, want.key);
             assert_eq!(got.title, want.title);
-            let got_ids: Vec<&str> = snap
-                .select(got, &Narrowing::default(), usize::MAX)
-                .iter()
-                .map(|i| i.id.as_str())
-                .collect();
+            let selected = snap.select(got, &Narrowing::default(), usize::MAX).unwrap();
+            let decoded = snap.items(&selected);
+            let got_ids: Vec<&str> = decoded.iter().map(|i| i.id.as_str()).collect();
             let want_ids: Vec<&str> = want.items.iter().map(|i| i.id.as_str()).collect();
             assert_eq!(got_ids, want_ids, "{:?}", got.key);
         }
@@ -844,13 +867,14 @@ mod tests {
 
     #[test]
     fn narrowing_selects_by_tag_author_and_limit() {
-        let snap = Snapshot::build(&config(""), items(), Vec::new());
+        let config = config("");
+        let snap = Snapshot::build(&config, &site::site(&config), items(), Vec::new());
         let kim = snap
             .view_index(&ViewKey::Author("jeongmin-kim".into()))
             .and_then(|n| snap.views.get(n))
             .unwrap();
         let titles = |n: &Narrowing| -> Vec<String> {
-            snap.select(kim, n, 1000)
+            snap.items(&snap.select(kim, n, 1000).unwrap())
                 .iter()
                 .map(|i| i.title.clone())
                 .collect()
@@ -866,9 +890,9 @@ mod tests {
         assert_eq!(titles(&two), ["Story 2", "Story 3"]);
         let all = snap.views.first().unwrap();
         let by = Narrowing::parse(Some("author=ifang-bremer"), 1000).unwrap();
-        assert_eq!(snap.select(all, &by, 1000).len(), 1);
+        assert_eq!(snap.select(all, &by, 1000).unwrap().len(), 1);
         // max_items caps every view, with or without a limit.
-        assert_eq!(snap.select(all, &Narrowing::default(), 2).len(), 2);
+        assert_eq!(snap.select(all, &Narrowing::default(), 2).unwrap().len(), 2);
         assert!(Narrowing::parse(Some("limit=0"), 1000).is_err());
         assert!(Narrowing::parse(Some("limit=1001"), 1000).is_err());
         assert!(Narrowing::parse(Some("limit=ten"), 1000).is_err());
@@ -940,6 +964,41 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn another_origin_gets_its_own_pages_and_the_same_feeds() {
+        let published = Published::new(config("[server]\ntrusted_proxies = [\"127.0.0.1\"]"));
+        published.publish(items(), Vec::new());
+        let snap = published.snapshot();
+        let none = Narrowing::default();
+        let other = Site {
+            base_url: url::Url::parse("https://mirror.example/news/").unwrap(),
+            title: "T".into(),
+        };
+        let plain = snap
+            .document("index.html", DocRef::Index, &none, None, &published)
+            .unwrap();
+        let mirrored = snap
+            .document("index.html", DocRef::Index, &none, Some(&other), &published)
+            .unwrap();
+        let text = |e: &Entry| String::from_utf8(e.identity.to_vec()).unwrap();
+        assert!(text(&plain).contains("https://example.org/feeds/authors/jeongmin-kim"));
+        assert!(text(&mirrored).contains("https://mirror.example/news/authors/jeongmin-kim"));
+        assert!(!text(&mirrored).contains("https://example.org/feeds/"));
+        // Pages follow the origin; their item lists are the same.
+        let page = DocRef::Page(ViewRef::Author("jeongmin-kim"));
+        let mirrored = snap
+            .document(
+                "authors/jeongmin-kim.html",
+                page,
+                &none,
+                Some(&other),
+                &published,
+            )
+            .unwrap();
+        assert!(text(&mirrored).contains("https://mirror.example/news/"));
+        assert!(text(&mirrored).contains("Story 3"));
     }
 
     #[test]

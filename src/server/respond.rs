@@ -413,7 +413,7 @@ fn health(snap: &Snapshot) -> Response<Body> {
     };
     let report = Health {
         status,
-        items: snap.items.len(),
+        items: snap.store.len(),
         published_at: snap.published_at,
         sources: &snap.sources,
     };
