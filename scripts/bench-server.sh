@@ -65,7 +65,7 @@ curl -sf "http://$addr$path" -o "$work/static$path"
 entries=$(grep -c '<entry>' "$work/static$path" || true)
 size=$(stat -c %s "$work/static$path")
 rss_loaded=$(awk '/VmRSS/ {print $2}' "/proc/$byline_pid/status")
-grep -o 'published items=[0-9]* views=[0-9]* documents=[0-9]* cache_bytes=[0-9]* millis=[0-9]*' "$work/byline.log" || true
+published=$(grep -o 'published items=.*' "$work/byline.log" | head -1 || true)
 
 # --- nginx, same bytes ----------------------------------------------------
 mkdir -p "$work/nginx/logs"
@@ -111,6 +111,7 @@ run() { # name url
   echo "$1 $rps $p99"
 }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm both (connection setup, page cache), then measure.
 taskset -c "$client_cpu" wrk -t1 -c32 -d2s "http://$addr$path" >/dev/null 2>&1
 taskset -c "$client_cpu" wrk -t1 -c32 -d2s "http://127.0.0.1:$nginx_port$path" >/dev/null 2>&1
@@ -122,7 +123,8 @@ ratio=$(python3 -c "print(f'{$b_rps / $n_rps:.2f}')")
 
 echo
 echo "site: $items items, $authors authors; $path: $entries entries, $size bytes (identity)"
-echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (read, merge, publish)"
+echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (read, merge, publish): $published"
+echo "load average before the run: $load"
 echo "cpu: server on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency"
 echo
 echo "| server | requests/s | p99 latency |"
