@@ -915,3 +915,70 @@ fn sigterm_shuts_down_gracefully() {
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(TcpStream::connect(&s.addr).is_err(), "still listening");
 }
+
+#[tokio::test]
+async fn forwarded_headers_count_only_from_trusted_proxies() {
+    let (_, author) = tagged_author();
+    let a = slug(&author);
+    let forwarded = |r: reqwest::RequestBuilder| {
+        r.header("X-Forwarded-Proto", "https")
+            .header("X-Forwarded-Host", "mirror.example")
+            .header("X-Forwarded-Prefix", "/news")
+            .header("X-Forwarded-For", "203.0.113.7")
+    };
+    let c = client();
+
+    // Not trusted: the headers change nothing.
+    let s = Server::start("https://example.org/feeds/", "");
+    let index = forwarded(c.get(s.url("/")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!index.contains("mirror.example"));
+    assert!(index.contains("https://example.org/feeds/"));
+    drop(s);
+
+    // Trusted (the test client connects from 127.0.0.1): pages link to the
+    // proxy's public origin, feeds keep base_url, the log names the client.
+    let s = Server::start(
+        "https://example.org/feeds/",
+        r#"trusted_proxies = ["127.0.0.0/8"]"#,
+    );
+    for path in ["/".to_owned(), format!("/authors/{a}")] {
+        let r = forwarded(c.get(s.url(&path))).send().await.unwrap();
+        assert!(header(&r, "vary").contains("X-Forwarded-Host"), "{path}");
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains(&format!("https://mirror.example/news/authors/{a}")),
+            "{path}"
+        );
+        assert!(
+            !body.contains("https://example.org/feeds/authors/"),
+            "{path}"
+        );
+    }
+    let atom = forwarded(c.get(s.url(&format!("/authors/{a}.atom"))))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!atom.contains("mirror.example"));
+    assert!(atom.contains(&format!("https://example.org/feeds/authors/{a}.atom")));
+    // Without the headers, the same server links to base_url.
+    let plain = get(&s.url("/")).await.text().await.unwrap();
+    assert!(!plain.contains("mirror.example"));
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !s.log_text().contains("client=203.0.113.7") {
+        assert!(
+            Instant::now() < deadline,
+            "no forwarded client in the access log"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
