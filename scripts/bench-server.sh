@@ -142,6 +142,14 @@ cat "$work/rounds.md"
 echo
 echo "median requests/s: byline $b_rps, nginx $n_rps: byline / nginx = ${ratio}x"
 echo "byline resident memory: $((rss_loaded / 1024)) MiB after load, $((rss_after / 1024)) MiB after the run, peak $((hwm / 1024)) MiB"
+# Time in byline's handler (routing to a ready response; no network), which
+# the machine's load hardly touches, from its own histogram.
+curl -sf "http://$addr/metrics" | python3 -c '
+import re, sys
+b = {m[0]: int(m[1]) for m in re.findall(r"request_duration_seconds_bucket\{le=\"([^\"]+)\"\} (\d+)", sys.stdin.read())}
+total = b.get("+Inf", 0) or 1
+print("byline handler time: " + ", ".join(f"<= {float(k)*1e6:g} us: {100*v/total:.2f}%" for k, v in b.items() if k != "+Inf"))
+'
 for f in "$work"/*.1.wrk; do
   echo "--- $(basename "$f")"; cat "$f"
 done
