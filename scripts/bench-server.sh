@@ -48,6 +48,7 @@ trap cleanup EXIT
 
 # --- byline ---------------------------------------------------------------
 started=$(date +%s.%N)
+: >"$work/byline.log"
 RUST_LOG="info,byline::access=off,byline::pipeline=warn" NO_COLOR=1 \
   taskset -c 0 "$bin" serve --config "$work/site/feeds.toml" --listen 127.0.0.1:0 \
   2>"$work/byline.log" &
