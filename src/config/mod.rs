@@ -7,7 +7,7 @@
 
 mod html;
 
-pub use html::{FieldSpec, HtmlConfig};
+pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 
 use std::path::{Path, PathBuf};
 
