@@ -58,6 +58,8 @@ struct State {
     captured: Option<String>,
     scripts: Vec<String>,
     script: Option<String>,
+    /// Text buffers of finished captures, for the next ones.
+    spare: Vec<(String, String)>,
 }
 
 fn borrow(
@@ -138,9 +140,14 @@ impl State {
         for a in attrs {
             if let Some(v) = el.get_attribute(a) {
                 let v = htmlize::unescape_attribute(v);
-                if let Some(v) = usable_attr(&v) {
+                if let Some(u) = usable_attr(&v) {
+                    let value = if u.len() == v.len() {
+                        v.into_owned()
+                    } else {
+                        u.to_owned()
+                    };
                     let h = (field == Field::Title).then(href).flatten();
-                    self.store(owner, field, v.to_owned(), h);
+                    self.store(owner, field, value, h);
                     return false;
                 }
             }
@@ -148,10 +155,14 @@ impl State {
         if !text_fallback || !el.can_have_content() {
             return false;
         }
+        // Reuse the buffers of the last capture: thousands of cards, few allocations.
+        let (mut raw, mut text) = self.spare.pop().unwrap_or_default();
+        raw.clear();
+        text.clear();
         self.captures[f] = Some(Capture {
             owner,
-            raw: String::new(),
-            text: String::new(),
+            raw,
+            text,
             last_end: el.source_location().bytes().end,
             href: (field == Field::Title).then(href).flatten(),
         });
@@ -186,6 +197,7 @@ impl State {
         if !value.is_empty() {
             self.store(cap.owner, field, value, cap.href);
         }
+        self.spare.push((cap.raw, cap.text));
     }
 
     fn text(&mut self, field: Field, chunk: &TextChunk<'_>, input: &str) {
@@ -249,6 +261,14 @@ fn parse(css: &str, key: &str) -> Result<Selector, String> {
         .map_err(|e| format!("html.{key} {css:?}: the streaming engine cannot use it: {e}"))
 }
 
+/// One field read through a shared selector.
+struct Member {
+    field: Field,
+    attrs: Vec<String>,
+    text_fallback: bool,
+    scope: bool,
+}
+
 type Handlers<'h> = Vec<(Cow<'static, Selector>, ElementContentHandlers<'h>)>;
 
 fn on_element<'h>(
@@ -288,31 +308,67 @@ pub(super) fn extract(cfg: &HtmlConfig, input: &str) -> Result<Extract, String> 
         })),
     ));
 
+    // Fields with the same selector (a title and its url, say) share one
+    // handler: every selector costs the matcher time on every element.
+    let mut groups: Vec<(&str, Vec<Member>)> = Vec::new();
     for field in Field::ALL {
         let Some(spec) = field.spec(cfg) else {
             continue;
         };
         let scope = spec.is_scope();
-        let css = if scope { &cfg.item } else { &spec.css };
-        let selector = parse(css, field.key())?;
-        let attrs = spec.attrs.clone();
-        let text_fallback = field.text_fallback(spec);
+        let css = if scope {
+            cfg.item.as_str()
+        } else {
+            spec.css.as_str()
+        };
+        let member = Member {
+            field,
+            attrs: spec.attrs.clone(),
+            text_fallback: field.text_fallback(spec),
+            scope,
+        };
+        match groups.iter_mut().find(|(c, _)| *c == css) {
+            Some((_, members)) => members.push(member),
+            None => groups.push((css, vec![member])),
+        }
+    }
+    for (css, members) in groups {
+        let selector = parse(css, members.first().map_or("field", |m| m.field.key()))?;
+        let text_fields: Vec<Field> = members
+            .iter()
+            .filter(|m| m.text_fallback)
+            .map(|m| m.field)
+            .collect();
         let st = state.clone();
         let mut h = ElementContentHandlers::default().element(on_element(move |el| {
-            let started = borrow(&st)?.field_start(field, &attrs, text_fallback, scope, el);
-            if started {
+            let mut started: Vec<Field> = Vec::new();
+            {
+                let mut s = borrow(&st)?;
+                for m in &members {
+                    if s.field_start(m.field, &m.attrs, m.text_fallback, m.scope, el) {
+                        started.push(m.field);
+                    }
+                }
+            }
+            if !started.is_empty() {
                 let st = st.clone();
                 el.on_end_tag(Box::new(move |_: &mut EndTag<'_>| {
-                    borrow(&st)?.finish(field);
+                    let mut s = borrow(&st)?;
+                    for f in started {
+                        s.finish(f);
+                    }
                     Ok(())
                 }))?;
             }
             Ok(())
         }));
-        if text_fallback {
+        if !text_fields.is_empty() {
             let st = state.clone();
             h = h.text(on_text(move |t| {
-                borrow(&st)?.text(field, t, input);
+                let mut s = borrow(&st)?;
+                for f in &text_fields {
+                    s.text(*f, t, input);
+                }
                 Ok(())
             }));
         }
