@@ -306,10 +306,27 @@ fn selectors_beyond_streaming_use_the_dom_engine_or_fail_when_streaming_is_requi
 
     // The DOM engine reads what the selector says.
     let page = br#"<ul><li><h3>x</h3><p><a href="/a">A</a></p><p><a href="/b">B</a></p></li></ul>"#;
-    let l = read(&c.sources[0], page, Some("https://x.example/"));
-    assert_eq!(l.items.len(), 1);
-    assert_eq!(l.items[0].title, "A");
-    assert_eq!(l.items[0].url.as_deref(), Some("https://x.example/a"));
+    // `auto` set by hand (not resolved at load) picks the DOM engine at read time.
+    for engine in [Engine::Dom, Engine::Auto] {
+        let l = read(
+            &with_engine(&c.sources[0], engine),
+            page,
+            Some("https://x.example/"),
+        );
+        assert_eq!(l.items.len(), 1);
+        assert_eq!(l.items[0].title, "A");
+        assert_eq!(l.items[0].url.as_deref(), Some("https://x.example/a"));
+    }
+    // Forcing the streaming engine on it is an error naming the selector, not a panic.
+    let e = read_with(
+        &with_engine(&c.sources[0], Engine::Streaming),
+        page,
+        Some("https://x.example/"),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("\"s\"") && e.contains("h3 + p a"), "{e}");
 }
 
 fn inline_source(html: &str) -> SourceConfig {

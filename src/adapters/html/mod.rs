@@ -277,46 +277,42 @@ pub fn read(
             decoded.encoding.name()
         ));
     }
-    let extract = match cfg.engine {
-        Engine::Dom => dom::extract(cfg, &decoded.text),
-        Engine::Streaming | Engine::Auto => stream::extract(cfg, &decoded.text),
-    }
-    .map_err(|e| AdapterError::new(page.name, format!("source {name:?}: {e}")))?;
+    let extract = run_engine(cfg, &decoded.text, cfg.engine)
+        .map_err(|e| AdapterError::new(page.name, format!("source {name:?}: {e}")))?;
     out.finish(extract, first_position);
     Ok(out.listing)
 }
 
-/// Run only the extraction of `source` over `text` with the given engine: for
-/// tests that compare the engines and for benchmarks.
+/// The cards of `text` with `engine` (`Auto`: streaming when every selector
+/// allows it), before they become items.
+fn run_engine(cfg: &HtmlConfig, text: &str, engine: Engine) -> Result<Extract, String> {
+    match engine {
+        Engine::Dom => dom::extract(cfg, text),
+        Engine::Streaming => stream::extract(cfg, text),
+        Engine::Auto => {
+            let streamable = std::iter::once(cfg.item.as_str())
+                .chain(
+                    Field::ALL
+                        .iter()
+                        .filter_map(|f| f.spec(cfg))
+                        .filter(|s| !s.is_scope())
+                        .map(|s| s.css.as_str()),
+                )
+                .all(|css| css.parse::<lol_html::Selector>().is_ok());
+            let engine = if streamable {
+                Engine::Streaming
+            } else {
+                Engine::Dom
+            };
+            run_engine(cfg, text, engine)
+        }
+    }
+}
+
+/// How many cards `engine` finds in `text`: the extraction alone, for the benchmark.
 #[doc(hidden)]
-pub fn extract_cards_for_test(
-    cfg: &HtmlConfig,
-    text: &str,
-    engine: Engine,
-) -> Result<Vec<Vec<Option<String>>>, String> {
-    let extract = match engine {
-        Engine::Dom => dom::extract(cfg, text)?,
-        Engine::Streaming | Engine::Auto => stream::extract(cfg, text)?,
-    };
-    let mut rows: Vec<Vec<Option<String>>> = extract
-        .cards
-        .into_iter()
-        .map(|c| {
-            vec![
-                c.title,
-                c.title_href,
-                c.url,
-                c.summary,
-                Some(c.authors.join(" | ")),
-                c.published,
-                Some(c.tags.join(" | ")),
-                c.image,
-            ]
-        })
-        .collect();
-    rows.push(vec![extract.next_page, extract.captured]);
-    rows.push(extract.scripts.into_iter().map(Some).collect());
-    Ok(rows)
+pub fn count_cards(cfg: &HtmlConfig, text: &str, engine: Engine) -> Result<usize, String> {
+    run_engine(cfg, text, engine).map(|e| e.cards.len())
 }
 
 struct Reader<'a> {
@@ -364,26 +360,32 @@ impl Reader<'_> {
 
         let card_count = extract.cards.len();
         let matched = Matched::of(&extract.cards);
-        let from_selectors = |this: &mut Self, cards: Vec<RawCard>| {
-            this.build(cards, "card", first_position, anchor)
-        };
-        let items = match cfg.jsonld {
-            JsonLd::Never => from_selectors(self, extract.cards),
+        let first = first_position;
+        let (items, origin) = match cfg.jsonld {
+            JsonLd::Never => (
+                self.build(extract.cards, Origin::Cards, first, anchor),
+                Origin::Cards,
+            ),
             JsonLd::Auto => {
-                let cards = extract.cards;
-                let items = from_selectors(self, cards);
+                let items = self.build(extract.cards, Origin::Cards, first, anchor);
                 if items.is_empty() && !extract.scripts.is_empty() {
-                    self.read_jsonld(&extract.scripts, first_position, anchor)
+                    (
+                        self.read_jsonld(&extract.scripts, first, anchor),
+                        Origin::JsonLd,
+                    )
                 } else {
-                    items
+                    (items, Origin::Cards)
                 }
             }
             JsonLd::Always => {
-                let items = self.read_jsonld(&extract.scripts, first_position, anchor);
+                let items = self.read_jsonld(&extract.scripts, first, anchor);
                 if items.is_empty() {
-                    from_selectors(self, extract.cards)
+                    (
+                        self.build(extract.cards, Origin::Cards, first, anchor),
+                        Origin::Cards,
+                    )
                 } else {
-                    items
+                    (items, Origin::JsonLd)
                 }
             }
         };
@@ -397,7 +399,7 @@ impl Reader<'_> {
                 cfg.item
             ));
         }
-        if card_count > 0 {
+        if card_count > 0 && origin == Origin::Cards {
             self.warn_unmatched_fields(&matched);
         }
         self.listing.items = items;
@@ -421,12 +423,19 @@ impl Reader<'_> {
         for n in notes {
             self.warn(n);
         }
-        self.build(cards, "JSON-LD article", first, anchor)
+        self.build(cards, Origin::JsonLd, first, anchor)
     }
 
     /// Items from cards in page order; cards without a title or url are
     /// skipped and counted in one warning.
-    fn build(&mut self, cards: Vec<RawCard>, what: &str, first: u32, anchor: Anchor) -> Vec<Item> {
+    fn build(
+        &mut self,
+        cards: Vec<RawCard>,
+        origin: Origin,
+        first: u32,
+        anchor: Anchor,
+    ) -> Vec<Item> {
+        let what = origin.noun();
         let cfg = self.cfg;
         let base = self.base().cloned();
         let total = cards.len();
@@ -438,8 +447,8 @@ impl Reader<'_> {
                 skipped.push((n + 1, "no title"));
                 continue;
             };
-            let href = match (&cfg.url, what) {
-                (None, "card") => card.url.or(card.title_href),
+            let href = match (&cfg.url, origin) {
+                (None, Origin::Cards) => card.url.or(card.title_href),
                 _ => card.url,
             };
             let Some(href) = href else {
@@ -502,7 +511,7 @@ impl Reader<'_> {
                 .map(|(n, why)| format!("#{n} ({why})"))
                 .collect();
             let more = if skipped.len() > 10 { ", ..." } else { "" };
-            let selector = if what == "card" {
+            let selector = if origin == Origin::Cards {
                 format!(" matching html.item {:?}", cfg.item)
             } else {
                 String::new()
@@ -528,6 +537,24 @@ impl Reader<'_> {
                     matched.cards
                 ));
             }
+        }
+    }
+}
+
+/// Where items came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Elements matching the selectors.
+    Cards,
+    /// The page's JSON-LD.
+    JsonLd,
+}
+
+impl Origin {
+    fn noun(self) -> &'static str {
+        match self {
+            Origin::Cards => "card",
+            Origin::JsonLd => "JSON-LD article",
         }
     }
 }
