@@ -19,5 +19,7 @@ pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod rules;
+pub mod site;
 pub mod urls;
 pub mod views;
