@@ -215,16 +215,25 @@ impl Field {
 pub(crate) fn collapse(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
-    for c in s.chars() {
+    // Runs of non-space text are copied whole: most text is a few long runs.
+    let mut run_start = 0;
+    for (i, c) in s.char_indices() {
         if c.is_whitespace() {
-            space = !out.is_empty();
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
+            if run_start < i {
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(s.get(run_start..i).unwrap_or_default());
             }
-            out.push(c);
+            space = true;
+            run_start = i + c.len_utf8();
         }
+    }
+    if run_start < s.len() {
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(s.get(run_start..).unwrap_or_default());
     }
     out
 }
@@ -498,7 +507,12 @@ impl Reader<'_> {
                     ));
                 }
             }
-            item.refresh_id();
+            // `Item::new` derived the id from the url; the date only keys url-less
+            // items (`model::item_id`), and every item here has a url. Recomputing
+            // would parse each url once more, ~4% of a page's extraction.
+            if item.url.is_none() {
+                item.refresh_id();
+            }
             items.push(item);
         }
         if relative_without_base {
@@ -579,6 +593,33 @@ impl Matched {
                 (Field::Tags, cards.iter().any(|c| !c.tags.is_empty())),
                 (Field::Image, cards.iter().any(|c| c.image.is_some())),
             ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_folds_every_kind_of_white_space() {
+        for (input, want) in [
+            ("", ""),
+            ("  ", ""),
+            ("a", "a"),
+            ("  a  ", "a"),
+            (
+                "\n  North Korea\t making\u{a0}progress \r\n",
+                "North Korea making progress",
+            ),
+            ("a\u{2003}\u{2003}b", "a b"),
+            ("‘x’ y", "‘x’ y"),
+        ] {
+            assert_eq!(collapse(input), want, "{input:?}");
+            assert_eq!(
+                collapse(input),
+                input.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
         }
     }
 }

@@ -261,6 +261,9 @@ fn parse(css: &str, key: &str) -> Result<Selector, String> {
         .map_err(|e| format!("html.{key} {css:?}: the streaming engine cannot use it: {e}"))
 }
 
+// Fields that started a capture on one element are kept as bits of a u16.
+const _: () = assert!(Field::ALL.len() <= 16);
+
 /// One field read through a shared selector.
 struct Member {
     field: Field,
@@ -341,21 +344,24 @@ pub(super) fn extract(cfg: &HtmlConfig, input: &str) -> Result<Extract, String> 
             .collect();
         let st = state.clone();
         let mut h = ElementContentHandlers::default().element(on_element(move |el| {
-            let mut started: Vec<Field> = Vec::new();
+            // Which fields started reading this element's text (a bit per field).
+            let mut started: u16 = 0;
             {
                 let mut s = borrow(&st)?;
                 for m in &members {
                     if s.field_start(m.field, &m.attrs, m.text_fallback, m.scope, el) {
-                        started.push(m.field);
+                        started |= 1 << (m.field as u16);
                     }
                 }
             }
-            if !started.is_empty() {
+            if started != 0 {
                 let st = st.clone();
                 el.on_end_tag(Box::new(move |_: &mut EndTag<'_>| {
                     let mut s = borrow(&st)?;
-                    for f in started {
-                        s.finish(f);
+                    for f in Field::ALL {
+                        if started & (1 << (f as u16)) != 0 {
+                            s.finish(f);
+                        }
                     }
                     Ok(())
                 }))?;
