@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing::{error, info};
@@ -11,6 +12,7 @@ use tracing::{error, info};
 use crate::config::Config;
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::pipeline::{self, SourceRead};
+use crate::server::{self, Published, SourceStatus};
 use crate::site;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
@@ -56,6 +58,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
+    ///
+    /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
+    Serve {
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// Address to listen on, overriding `[server] listen` (port 0: any free port).
+        #[arg(short, long)]
+        listen: Option<std::net::SocketAddr>,
+    },
 }
 
 /// Entry point of the binary.
@@ -80,6 +92,7 @@ pub fn main() -> ExitCode {
                 config,
                 json,
             } => check(&config, source.as_deref(), json).await,
+            Command::Serve { config, listen } => serve(&config, listen).await,
         }
     });
     match result {
@@ -138,6 +151,40 @@ async fn build(config_path: &Path, out: &Path) -> Result<ExitCode, String> {
         );
         ExitCode::from(2)
     })
+}
+
+async fn serve(
+    config_path: &Path,
+    listen: Option<std::net::SocketAddr>,
+) -> Result<ExitCode, String> {
+    let config = load(config_path)?;
+    let addr = match listen {
+        Some(a) => a,
+        None => config.server.listen.parse().map_err(|e| {
+            format!(
+                "{}: server.listen {:?}: {e}",
+                config_path.display(),
+                config.server.listen
+            )
+        })?,
+    };
+    let now = chrono::Utc::now();
+    let reads = pipeline::read_all(&config, &fetcher()?, now).await;
+    report_problems(&reads);
+    let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
+    // Move the items out of the reads: one copy of a large set is enough.
+    let copies: Vec<_> = reads.into_iter().flat_map(|r| r.items).collect();
+    let items = pipeline::merged(&config, copies);
+    let published = Arc::new(Published::new(config));
+    let publisher = published.clone();
+    tokio::task::spawn_blocking(move || publisher.publish(items, statuses))
+        .await
+        .map_err(|e| format!("publishing failed: {e}"))?;
+    let listener = server::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    server::serve(listener, published, server::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report_problems(reads: &[SourceRead]) {

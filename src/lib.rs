@@ -20,6 +20,7 @@ pub mod model;
 pub mod pipeline;
 pub mod render;
 pub mod rules;
+pub mod server;
 pub mod site;
 pub mod urls;
 pub mod views;
