@@ -346,7 +346,9 @@ fn tokens(s: &str) -> Vec<Token<'_>> {
     out
 }
 
-fn month(word: &str) -> Option<u32> {
+/// The number of an English month name, full or three-letter ("sept" too),
+/// given lowercase and without a trailing dot.
+pub(crate) fn month(word: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
         "january",
         "february",
