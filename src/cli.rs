@@ -246,6 +246,9 @@ async fn check(config_path: &Path, only: Option<&str>, json: bool) -> Result<Exi
             }));
         } else {
             print_table(&mut out, &read).map_err(|e| e.to_string())?;
+            if let Some(note) = source.html.as_ref().and_then(|h| h.engine_note.as_deref()) {
+                writeln!(out, "  note: {note}\n").map_err(|e| e.to_string())?;
+            }
         }
     }
     if json {

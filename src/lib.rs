@@ -13,6 +13,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod dates;
 pub mod fetch;
 pub mod merge;
 pub mod model;

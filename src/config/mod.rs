@@ -8,7 +8,7 @@
 mod html;
 mod rules;
 
-pub use html::{FieldSpec, HtmlConfig};
+pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
 
 use std::path::{Path, PathBuf};

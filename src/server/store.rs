@@ -105,6 +105,10 @@ impl ItemStore {
                 put_time(out, t);
             }
             intern(&item.source, out, &mut store.names);
+            put_uint(out, item.also_in.len() as u64);
+            for other in &item.also_in {
+                intern(other, out, &mut store.names);
+            }
             put_uint(out, item.authors.len() as u64);
             for p in &item.authors {
                 let key = (p.name.as_str(), p.slug.as_str(), p.url.as_deref());
@@ -183,6 +187,9 @@ impl ItemStore {
             None
         };
         let source = self.names.get(r.index()?)?.clone();
+        let also_in = (0..r.uint()?)
+            .map(|_| self.names.get(r.index()?).cloned())
+            .collect::<Option<Vec<_>>>()?;
         let authors = (0..r.uint()?)
             .map(|_| self.people.get(r.index()?).cloned())
             .collect::<Option<Vec<_>>>()?;
@@ -204,6 +211,7 @@ impl ItemStore {
             tags,
             image,
             source,
+            also_in,
             position,
         })
     }
