@@ -18,6 +18,8 @@ pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod refresh;
 pub mod site;
+pub mod store;
 pub mod urls;
 pub mod views;
