@@ -11,7 +11,7 @@ use tracing::{error, info};
 use crate::config::Config;
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::pipeline::{self, SourceRead};
-use crate::{merge, site};
+use crate::site;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
 #[derive(Debug, Parser)]
@@ -121,7 +121,7 @@ async fn build(config_path: &Path, out: &Path) -> Result<ExitCode, String> {
     let reads = pipeline::read_all(&config, &fetcher()?, chrono::Utc::now()).await;
     report_problems(&reads);
     let copies: Vec<_> = reads.iter().flat_map(|r| r.items.iter().cloned()).collect();
-    let items = merge::merge(copies, &pipeline::merge_options(&config));
+    let items = pipeline::merged(&config, copies);
     let docs = site::documents(&items, &config);
     for doc in &docs {
         write_atomically(&out.join(&doc.path), doc.body.as_bytes())

@@ -19,6 +19,7 @@ pub mod model;
 pub mod pipeline;
 pub mod render;
 pub mod refresh;
+pub mod rules;
 pub mod site;
 pub mod store;
 pub mod urls;

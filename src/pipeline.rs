@@ -13,6 +13,7 @@ use crate::config::{Config, Input, Location, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::merge::MergeOptions;
 use crate::model::Item;
+use crate::rules::Rules;
 use crate::urls::Canonicalizer;
 
 /// What one read of one source gave.
@@ -110,6 +111,20 @@ pub async fn read_all(config: &Config, fetcher: &Fetcher, now: DateTime<Utc>) ->
         reads.push(read_source(source, fetcher, now).await);
     }
     reads
+}
+
+/// Apply the config's identity and tag rules to every copy, then merge: the
+/// one way from what the sources gave to the items feeds are made of.
+pub fn merged(config: &Config, copies: Vec<Item>) -> Vec<Item> {
+    let rules = Rules::from_config(config);
+    let copies = copies
+        .into_iter()
+        .map(|mut item| {
+            rules.apply(&mut item);
+            item
+        })
+        .collect();
+    crate::merge::merge(copies, &merge_options(config))
 }
 
 /// The merge options a config implies: its tracking parameters, and each

@@ -43,7 +43,7 @@ pub fn documents(items: &[Item], config: &Config) -> Vec<Document> {
         .cloned()
         .collect();
     docs.push(Document {
-        path: "opml.xml".into(),
+        path: "authors.opml".into(),
         content_type: OPML,
         body: render::opml::render(&authors, &site),
     });

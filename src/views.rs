@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::model::Item;
+use crate::rules::Rules;
 
 /// What a view selects; it also names the view's path (`authors/jeongmin-kim`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,6 +17,8 @@ pub enum ViewKey {
     Author(String),
     Tag(String),
     Source(String),
+    /// A `[[feed]]` from the config, by name.
+    Custom(String),
 }
 
 impl ViewKey {
@@ -27,16 +30,19 @@ impl ViewKey {
             ViewKey::Author(s) => format!("authors/{s}"),
             ViewKey::Tag(s) => format!("tags/{s}"),
             ViewKey::Source(s) => format!("sources/{s}"),
+            ViewKey::Custom(s) => format!("feeds/{s}"),
         }
     }
 
-    /// Does `item` belong in this view?
+    /// Does `item` belong in this view? Custom feeds need the config's rules:
+    /// see [`Rules::feed_matches`]; here they match nothing.
     pub fn matches(&self, item: &Item) -> bool {
         match self {
             ViewKey::All => true,
             ViewKey::Author(slug) => item.authors.iter().any(|a| &a.slug == slug),
             ViewKey::Tag(slug) => item.tags.iter().any(|t| &t.slug == slug),
             ViewKey::Source(name) => &item.source == name,
+            ViewKey::Custom(_) => false,
         }
     }
 }
@@ -62,8 +68,8 @@ impl<'a> View<'a> {
     }
 }
 
-/// Every view a build publishes: all, then each author, tag and source, each
-/// group sorted by slug so the output is deterministic.
+/// Every view a build publishes: all, then each author, tag, source and custom
+/// feed, each group sorted by slug so the output is deterministic.
 pub fn all_views<'a>(items: &'a [Item], config: &Config) -> Vec<View<'a>> {
     let mut authors: BTreeMap<String, String> = BTreeMap::new();
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
@@ -94,5 +100,11 @@ pub fn all_views<'a>(items: &'a [Item], config: &Config) -> Vec<View<'a>> {
             .iter()
             .map(|s| View::select(ViewKey::Source(s.name.clone()), s.title.clone(), items, all)),
     );
+    let rules = Rules::from_config(config);
+    views.extend(config.feeds.iter().map(|f| View {
+        key: ViewKey::Custom(f.name.clone()),
+        title: f.title.clone(),
+        items: items.iter().filter(|i| rules.feed_matches(f, i)).collect(),
+    }));
     views
 }

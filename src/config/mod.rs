@@ -6,8 +6,10 @@
 //! documented in `docs/CONFIG.md`; keep the two in step.
 
 mod html;
+mod rules;
 
 pub use html::{FieldSpec, HtmlConfig};
+pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +51,13 @@ pub struct Config {
     /// `User-Agent` of every HTTP request; `None` for byline's own.
     pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,
+    /// `[[author]]`: one identity per person across sources.
+    pub authors: Vec<AuthorIdentity>,
+    /// `[[tag]]`: one identity per topic across labels.
+    pub tags: Vec<TagIdentity>,
+    pub tag_rules: Vec<TagRule>,
+    /// `[[feed]]`: custom feeds.
+    pub feeds: Vec<CustomFeed>,
 }
 
 /// `[server]`.
@@ -102,6 +111,8 @@ pub struct SourceConfig {
     pub timezone: Tz,
     pub html: Option<HtmlConfig>,
     pub retention: Retention,
+    /// Tags every item of the source gets.
+    pub default_tags: Vec<String>,
 }
 
 /// Where one input of a source comes from.
@@ -148,6 +159,14 @@ struct RawConfig {
     user_agent: Option<Spanned<String>>,
     #[serde(default, rename = "source")]
     sources: Vec<Spanned<RawSource>>,
+    #[serde(default, rename = "author")]
+    authors: Vec<Spanned<rules::RawAuthor>>,
+    #[serde(default, rename = "tag")]
+    tags: Vec<Spanned<rules::RawTag>>,
+    #[serde(default, rename = "tag_rule")]
+    tag_rules: Vec<Spanned<rules::RawTagRule>>,
+    #[serde(default, rename = "feed")]
+    feeds: Vec<rules::RawFeed>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,6 +194,8 @@ struct RawSource {
     html: Option<Spanned<html::RawHtml>>,
     retention_max_items: Option<Spanned<usize>>,
     retention_max_age_days: Option<Spanned<u32>>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -283,9 +304,37 @@ impl Config {
             ua => ua.map(Spanned::into_inner),
         };
         let store_path = PathBuf::from(raw.store.path.unwrap_or_else(|| "byline.db".to_owned()));
+        let authors = raw
+            .authors
+            .into_iter()
+            .map(|a| rules::author(a, &loc))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tags = raw
+            .tags
+            .into_iter()
+            .map(|t| rules::tag(t, &loc))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tag_rules = raw
+            .tag_rules
+            .into_iter()
+            .map(|r| rules::tag_rule(r, &loc))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut feeds: Vec<CustomFeed> = Vec::new();
+        for raw_feed in raw.feeds {
+            let span = raw_feed_span(&raw_feed);
+            let feed = rules::feed(raw_feed, &loc)?;
+            if feeds.iter().any(|f| f.name == feed.name) {
+                return Err(loc.error(span, format!("feed name {:?} is used twice", feed.name)));
+            }
+            feeds.push(feed);
+        }
 
         Ok(Config {
             dir: dir.to_path_buf(),
+            authors,
+            tags,
+            tag_rules,
+            feeds,
             title: raw.title.unwrap_or_else(|| "byline".to_owned()),
             base_url,
             tracking_params: raw.tracking_params,
@@ -398,7 +447,12 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
         timezone,
         html,
         retention,
+        default_tags: raw.tags,
     })
+}
+
+fn raw_feed_span(feed: &rules::RawFeed) -> std::ops::Range<usize> {
+    feed.name_span()
 }
 
 fn absolute_url(s: &Spanned<String>, loc: &Locator, what: &str) -> Result<Url, ConfigError> {

@@ -318,7 +318,9 @@ impl Store {
         self.items(&ViewKey::Source(name.to_owned()), limit)
     }
 
-    /// The newest `limit` items of a view, in feed order.
+    /// The newest `limit` items of a view, in feed order. A custom feed
+    /// (`ViewKey::Custom`) is a rule, not an index: it gives nothing here;
+    /// filter [`Store::items_all`] with the config's rules instead.
     pub fn items(&self, view: &ViewKey, limit: usize) -> Result<Vec<Item>, StoreError> {
         Ok(self
             .stored(view, limit)?
@@ -364,6 +366,7 @@ impl Store {
                 ),
                 Some(slug),
             ),
+            ViewKey::Custom(_) => return Ok(Vec::new()),
         };
         let path = self.path_str();
         let err = |source| StoreError::Sql {

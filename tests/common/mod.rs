@@ -39,7 +39,9 @@ pub fn item_json(item: &Item) -> Value {
 pub fn published_matches(got: Option<&Published>, want: &Value) -> bool {
     match (got, want.as_str()) {
         (None, None) => true,
-        (Some(Published::Date(d, _)), Some(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok() == Some(*d),
+        (Some(Published::Date(d, _)), Some(s)) => {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").ok() == Some(*d)
+        }
         (Some(Published::DateTime(dt)), Some(s)) => match DateTime::parse_from_rfc3339(s) {
             Ok(w) => w == *dt && w.offset() == dt.offset(),
             Err(_) => false,
@@ -61,7 +63,12 @@ pub fn assert_matches_expected(listing: &Listing, expected_name: &str) {
     );
     for (i, (g, w)) in got.iter().zip(want_items).enumerate() {
         for key in ["title", "url", "summary", "authors", "tags", "image"] {
-            assert_eq!(g[key], w[key], "{expected_name}: item {} field {key}", i + 1);
+            assert_eq!(
+                g[key],
+                w[key],
+                "{expected_name}: item {} field {key}",
+                i + 1
+            );
         }
         assert!(
             published_matches(listing.items[i].published.as_ref(), &w["published"]),
@@ -71,9 +78,7 @@ pub fn assert_matches_expected(listing: &Listing, expected_name: &str) {
             w["published"]
         );
     }
-    if let Some(c) = want["captured"].as_str() {
-        if let Some(got) = listing.captured {
-            assert_eq!(got.to_string(), c, "{expected_name}: captured");
-        }
+    if let (Some(c), Some(got)) = (want["captured"].as_str(), listing.captured) {
+        assert_eq!(got.to_string(), c, "{expected_name}: captured");
     }
 }
