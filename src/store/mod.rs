@@ -333,40 +333,8 @@ impl Store {
     /// Reads at most `limit` index entries, whatever the store's size.
     pub fn stored(&self, view: &ViewKey, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // CROSS JOIN keeps the join table outermost, so SQLite walks its feed
-        // index in order and stops after `limit` rows instead of sorting.
-        let (sql, key): (String, Option<&str>) = match view {
-            ViewKey::All => (
-                format!(
-                    "SELECT {ITEM_COLUMNS} FROM items i ORDER BY {} LIMIT ?1",
-                    feed_order("i", "key")
-                ),
-                None,
-            ),
-            ViewKey::Source(name) => (
-                format!(
-                    "SELECT {ITEM_COLUMNS} FROM items i WHERE i.source = ?2 ORDER BY {} LIMIT ?1",
-                    feed_order("i", "key")
-                ),
-                Some(name),
-            ),
-            ViewKey::Author(slug) => (
-                format!(
-                    "SELECT {ITEM_COLUMNS} FROM item_authors t CROSS JOIN items i ON i.key = t.item \
-                     WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
-                    feed_order("t", "item")
-                ),
-                Some(slug),
-            ),
-            ViewKey::Tag(slug) => (
-                format!(
-                    "SELECT {ITEM_COLUMNS} FROM item_tags t CROSS JOIN items i ON i.key = t.item \
-                     WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
-                    feed_order("t", "item")
-                ),
-                Some(slug),
-            ),
-            ViewKey::Custom(_) => return Ok(Vec::new()),
+        let Some((sql, key)) = view_query(view) else {
+            return Ok(Vec::new());
         };
         let path = self.path_str();
         let err = |source| StoreError::Sql {
@@ -565,6 +533,46 @@ impl Store {
             .read
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The query of a view's items, `?1` the limit and `?2` its key (if any);
+/// `None` for a view the store has no index for.
+fn view_query(view: &ViewKey) -> Option<(String, Option<&str>)> {
+    // CROSS JOIN keeps the join table outermost, so SQLite walks its feed
+    // index in order and stops after `limit` rows instead of sorting.
+    match view {
+        ViewKey::All => Some((
+            format!(
+                "SELECT {ITEM_COLUMNS} FROM items i ORDER BY {} LIMIT ?1",
+                feed_order("i", "key")
+            ),
+            None,
+        )),
+        ViewKey::Source(name) => Some((
+            format!(
+                "SELECT {ITEM_COLUMNS} FROM items i WHERE i.source = ?2 ORDER BY {} LIMIT ?1",
+                feed_order("i", "key")
+            ),
+            Some(name),
+        )),
+        ViewKey::Author(slug) => Some((
+            format!(
+                "SELECT {ITEM_COLUMNS} FROM item_authors t CROSS JOIN items i ON i.key = t.item \
+                 WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
+                feed_order("t", "item")
+            ),
+            Some(slug),
+        )),
+        ViewKey::Tag(slug) => Some((
+            format!(
+                "SELECT {ITEM_COLUMNS} FROM item_tags t CROSS JOIN items i ON i.key = t.item \
+                 WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
+                feed_order("t", "item")
+            ),
+            Some(slug),
+        )),
+        ViewKey::Custom(_) => None,
     }
 }
 
@@ -1015,6 +1023,39 @@ impl RawItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every feed query walks an index in feed order and stops at the limit:
+    /// no full scan, no sort, so its cost does not grow with the store.
+    #[test]
+    fn feed_queries_read_an_index_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.db")).unwrap();
+        let conn = store.read();
+        for view in [
+            ViewKey::All,
+            ViewKey::Source("nk".into()),
+            ViewKey::Author("a".into()),
+            ViewKey::Tag("t".into()),
+        ] {
+            let (sql, key) = view_query(&view).unwrap();
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let row = |r: &rusqlite::Row| r.get::<_, String>(3);
+            let plan: Vec<String> = match key {
+                None => stmt.query_map(params![50], row),
+                Some(k) => stmt.query_map(params![50, k], row),
+            }
+            .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join(" / ");
+            assert!(!plan.contains("TEMP B-TREE"), "{view:?}: {plan}");
+            assert!(
+                plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                "{view:?}: {plan}"
+            );
+            assert!(plan.contains("INTEGER PRIMARY KEY") || matches!(view, ViewKey::All | ViewKey::Source(_)), "{view:?}: {plan}");
+        }
+    }
 
     #[test]
     fn stable_instant_is_first_seen_on_the_day_else_midnight() {
