@@ -153,12 +153,13 @@ pub async fn refresh_source(
             out.pages += 1;
             info!(source = %source.name, page = %name, items = listing.items.len(), warnings = listing.warnings.len(), "read page");
             items.extend(listing.items);
-            out.warnings.extend(listing.warnings);
+            out.warnings.extend(listing.warnings.iter().cloned());
             records.push((
                 name,
                 Record::Fetched {
                     etag: fetched.etag.clone(),
                     last_modified: fetched.last_modified.clone(),
+                    warnings: listing.warnings,
                 },
             ));
             // Follow next pages of live inputs only: a saved snapshot's next
@@ -220,9 +221,11 @@ pub async fn refresh_source(
                 Record::Fetched {
                     etag,
                     last_modified,
+                    warnings,
                 } => FetchRecord::Fetched {
                     etag: etag.as_deref(),
                     last_modified: last_modified.as_deref(),
+                    warnings,
                 },
                 Record::NotModified => FetchRecord::NotModified,
                 Record::Failed(error) => FetchRecord::Failed { error },
@@ -257,6 +260,7 @@ enum Record {
     Fetched {
         etag: Option<String>,
         last_modified: Option<String>,
+        warnings: Vec<String>,
     },
     NotModified,
     Failed(String),

@@ -341,13 +341,18 @@ fn fetch_state_keeps_validators_counts_failures_and_keeps_the_last_error() {
 
     let t1 = t("2022-05-20T01:00:00Z");
     store
-        .record_fetch("nk", url, FetchRecord::Fetched { etag: Some("\"v1\""), last_modified: Some("Fri, 20 May 2022 00:00:00 GMT") }, t1)
+        .record_fetch("nk", url, FetchRecord::Fetched {
+                etag: Some("\"v1\""),
+                last_modified: Some("Fri, 20 May 2022 00:00:00 GMT"),
+                warnings: &["page.txt:3: line skipped\nsecond line".to_owned()],
+            }, t1)
         .unwrap();
     let t2 = t("2022-05-20T02:00:00Z");
     store.record_fetch("nk", url, FetchRecord::Failed { error: "HTTP 500" }, t2).unwrap();
     store.record_fetch("nk", url, FetchRecord::Failed { error: "timed out" }, t2).unwrap();
     let s = store.fetch_state("nk", url).unwrap().unwrap();
     assert_eq!(s.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(s.warnings, ["page.txt:3: line skipped second line"]);
     assert_eq!(s.last_success, Some(t1));
     assert_eq!(s.last_error.as_deref(), Some("timed out"));
     assert_eq!(s.last_error_at, Some(t2));

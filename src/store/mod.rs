@@ -111,13 +111,21 @@ pub struct FetchState {
     /// Validators of the last response whose items were stored.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Times are kept to the millisecond.
     pub last_success: Option<DateTime<Utc>>,
     /// The latest failure, kept after a later success so it stays visible.
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     /// Failures since the last success.
     pub consecutive_failures: u32,
+    /// What the adapter skipped or did not understand in the last page read
+    /// (at most [`MAX_WARNINGS`]); a page that reads with warnings still counts
+    /// as a success.
+    pub warnings: Vec<String>,
 }
+
+/// Warnings kept per fetch state: enough to diagnose, bounded in size.
+pub const MAX_WARNINGS: usize = 20;
 
 /// How a fetch of one url ended, for [`Store::record_fetch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +134,7 @@ pub enum FetchRecord<'a> {
     Fetched {
         etag: Option<&'a str>,
         last_modified: Option<&'a str>,
+        warnings: &'a [String],
     },
     /// The server said 304: nothing changed since the stored validators.
     NotModified,
@@ -439,7 +448,7 @@ impl Store {
         let conn = self.read();
         conn.query_row(
             "SELECT source, url, etag, last_modified, last_success, last_error, last_error_at, \
-             consecutive_failures FROM fetch_state WHERE source = ?1 AND url = ?2",
+             consecutive_failures, warnings FROM fetch_state WHERE source = ?1 AND url = ?2",
             [source, url],
             fetch_state_row,
         )
@@ -455,7 +464,7 @@ impl Store {
     pub fn fetch_states(&self, source: Option<&str>) -> Result<Vec<FetchState>, StoreError> {
         let conn = self.read();
         let columns = "SELECT source, url, etag, last_modified, last_success, last_error, \
-                       last_error_at, consecutive_failures FROM fetch_state";
+                       last_error_at, consecutive_failures, warnings FROM fetch_state";
         let result = match source {
             None => conn
                 .prepare(&format!("{columns} ORDER BY source, url"))
@@ -487,13 +496,34 @@ impl Store {
             FetchRecord::Fetched {
                 etag,
                 last_modified,
-            } => conn.execute(
-                "INSERT INTO fetch_state (source, url, etag, last_modified, last_success) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source, url) DO UPDATE SET \
-                 etag = excluded.etag, last_modified = excluded.last_modified, \
-                 last_success = excluded.last_success, consecutive_failures = 0",
-                params![source, url, etag, last_modified, at],
-            ),
+                warnings,
+            } => {
+                let mut kept: Vec<&str> = warnings
+                    .iter()
+                    .take(MAX_WARNINGS)
+                    .map(|w| w.as_str())
+                    .collect();
+                let more = warnings.len().saturating_sub(MAX_WARNINGS);
+                let note = format!("... and {more} more");
+                if more > 0 {
+                    kept.push(&note);
+                }
+                // One warning per line; a warning's own line breaks become spaces.
+                let warnings = (!kept.is_empty()).then(|| {
+                    kept.iter()
+                        .map(|w| w.replace(['\n', '\r'], " "))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                conn.execute(
+                    "INSERT INTO fetch_state (source, url, etag, last_modified, last_success, warnings) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, url) DO UPDATE SET \
+                     etag = excluded.etag, last_modified = excluded.last_modified, \
+                     last_success = excluded.last_success, consecutive_failures = 0, \
+                     warnings = excluded.warnings",
+                    params![source, url, etag, last_modified, at, warnings],
+                )
+            }
             FetchRecord::NotModified => conn.execute(
                 "INSERT INTO fetch_state (source, url, last_success) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (source, url) DO UPDATE SET \
@@ -884,6 +914,10 @@ fn fetch_state_row(r: &rusqlite::Row) -> rusqlite::Result<FetchState> {
         last_error: r.get(5)?,
         last_error_at: time(r.get(6)?),
         consecutive_failures: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+        warnings: r
+            .get::<_, Option<String>>(8)?
+            .map(|w| w.lines().map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
 }
 

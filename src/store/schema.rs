@@ -95,6 +95,7 @@ fn v1(tx: &Transaction) -> rusqlite::Result<()> {
             last_error           TEXT,
             last_error_at        INTEGER,          -- unix milliseconds
             consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            warnings             TEXT,             -- of the last read, one per line
             PRIMARY KEY (source, url)
         ) WITHOUT ROWID;
         ",
