@@ -365,8 +365,12 @@ async fn refresh(config_path: &Path, only: Option<&str>, jobs: usize) -> Result<
     let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, name) in names.into_iter().enumerate() {
-        let (config, store, fetcher, slots) =
-            (config.clone(), store.clone(), fetcher.clone(), slots.clone());
+        let (config, store, fetcher, slots) = (
+            config.clone(),
+            store.clone(),
+            fetcher.clone(),
+            slots.clone(),
+        );
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await.ok();
             let source = config.sources.iter().find(|s| s.name == name)?;
@@ -415,8 +419,7 @@ async fn ingest(
     };
     let store = open_store(&config).await?;
     let now = chrono::Utc::now();
-    let outcome =
-        refresh::ingest_files(&store, &config, source, files, url, captured, now).await;
+    let outcome = refresh::ingest_files(&store, &config, source, files, url, captured, now).await;
     let stdout = std::io::stdout();
     print_outcome(&mut stdout.lock(), &outcome).map_err(|e| e.to_string())?;
     Ok(if outcome.failed() {

@@ -188,7 +188,8 @@ pub async fn refresh_source(
                 // Nothing was stored, so no validator may be saved either.
                 let message = e.to_string();
                 warn!(source = %source.name, error = %message, "cannot store items");
-                out.errors.push(format!("source {:?}: {message}", source.name));
+                out.errors
+                    .push(format!("source {:?}: {message}", source.name));
                 for (_, record) in &mut records {
                     if !matches!(record, Record::Failed(_)) {
                         *record = Record::Failed(message.clone());
@@ -297,8 +298,7 @@ fn check_declared_charset(fetched: &Fetched) -> Result<(), String> {
     let Some(encoding) = encoding_rs::Encoding::for_label(label.as_bytes()) else {
         return Ok(());
     };
-    let (encoding, bom) =
-        encoding_rs::Encoding::for_bom(&fetched.bytes).unwrap_or((encoding, 0));
+    let (encoding, bom) = encoding_rs::Encoding::for_bom(&fetched.bytes).unwrap_or((encoding, 0));
     let body = fetched.bytes.get(bom..).unwrap_or_default();
     if encoding
         .decode_without_bom_handling_and_without_replacement(body)

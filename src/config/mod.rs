@@ -295,10 +295,16 @@ impl Config {
 
         let user_agent = match raw.user_agent {
             // A header value must be visible ASCII; catch it here, not at the first fetch.
-            Some(ua) if ua.get_ref().is_empty() || !ua.get_ref().chars().all(|c| (' '..='~').contains(&c)) => {
+            Some(ua)
+                if ua.get_ref().is_empty()
+                    || !ua.get_ref().chars().all(|c| (' '..='~').contains(&c)) =>
+            {
                 return Err(loc.error(
                     ua.span(),
-                    format!("user_agent: expected non-empty printable ASCII, got {:?}", ua.get_ref()),
+                    format!(
+                        "user_agent: expected non-empty printable ASCII, got {:?}",
+                        ua.get_ref()
+                    ),
                 ));
             }
             ua => ua.map(Spanned::into_inner),
@@ -579,7 +585,10 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         )
         .unwrap();
         assert_eq!(c.store.path, Path::new("/var/lib/byline/x.db"));
-        assert_eq!(c.user_agent.as_deref(), Some("me/1.0 (+mailto:me@example.org)"));
+        assert_eq!(
+            c.user_agent.as_deref(),
+            Some("me/1.0 (+mailto:me@example.org)")
+        );
         assert_eq!(
             c.sources[0].retention,
             Retention {
@@ -591,9 +600,17 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         let e = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\nretention_max_items = 0\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("feeds.toml:5:") && e.contains("retention_max_items"), "{e}");
-        let e = parse("user_agent = \"caf\u{e9}\"\n").unwrap_err().to_string();
-        assert!(e.starts_with("feeds.toml:1:") && e.contains("user_agent"), "{e}");
+        assert!(
+            e.starts_with("feeds.toml:5:") && e.contains("retention_max_items"),
+            "{e}"
+        );
+        let e = parse("user_agent = \"caf\u{e9}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:1:") && e.contains("user_agent"),
+            "{e}"
+        );
         let e = parse("[store]\nfile = \"x\"\n").unwrap_err().to_string();
         assert!(e.starts_with("feeds.toml:2:") && e.contains("file"), "{e}");
     }

@@ -28,7 +28,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -64,7 +66,11 @@ pub enum StoreError {
     #[error(
         "{path}: the store has schema version {found}, but this byline knows versions up to {known}; run a newer byline or point `[store] path` at another file"
     )]
-    NewerSchema { path: String, found: u32, known: u32 },
+    NewerSchema {
+        path: String,
+        found: u32,
+        known: u32,
+    },
     #[error("{path}: {context}: {source}")]
     Sql {
         path: String,
@@ -277,8 +283,8 @@ impl Store {
                 Some(e) => {
                     // The stable instant was fixed at first sight; only a new
                     // publication day makes the old one meaningless.
-                    let first_seen = DateTime::from_timestamp_millis(e.first_seen)
-                        .unwrap_or(seen_at);
+                    let first_seen =
+                        DateTime::from_timestamp_millis(e.first_seen).unwrap_or(seen_at);
                     let stable = if e.day == row.day {
                         None
                     } else {
@@ -755,9 +761,11 @@ impl Row {
         let (published_kind, published, published_zone) = match &item.published {
             None => (None, None, None),
             Some(Published::DateTime(dt)) => (Some("datetime"), Some(dt.to_rfc3339()), None),
-            Some(Published::Date(d, tz)) => {
-                (Some("date"), Some(d.to_string()), Some(tz.name().to_owned()))
-            }
+            Some(Published::Date(d, tz)) => (
+                Some("date"),
+                Some(d.to_string()),
+                Some(tz.name().to_owned()),
+            ),
         };
         let day = item.day().map(|d| i64::from(d.num_days_from_ce()));
         let at = item.published.as_ref().map(|p| p.instant().timestamp());
@@ -885,7 +893,10 @@ fn insert_keys(
     for (table, slugs) in [
         (
             "item_authors",
-            item.authors.iter().map(|a| a.slug.as_str()).collect::<Vec<_>>(),
+            item.authors
+                .iter()
+                .map(|a| a.slug.as_str())
+                .collect::<Vec<_>>(),
         ),
         (
             "item_tags",
@@ -985,9 +996,7 @@ impl RawItem {
             self.published_zone.as_deref(),
         ) {
             (None, _, _) => None,
-            (Some("datetime"), Some(s), _) => {
-                Some(Published::DateTime(rfc3339("published", s)?))
-            }
+            (Some("datetime"), Some(s), _) => Some(Published::DateTime(rfc3339("published", s)?)),
             (Some("date"), Some(s), Some(zone)) => {
                 let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
                     .map_err(|e| corrupt(format!("published date {s:?}: {e}")))?;
@@ -1079,15 +1088,19 @@ mod tests {
                 Some(k) => stmt.query_map(params![50, k], row),
             }
             .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
+            .collect::<Result<_, _>>()
+            .unwrap();
             let plan = plan.join(" / ");
             assert!(!plan.contains("TEMP B-TREE"), "{view:?}: {plan}");
             assert!(
                 plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
                 "{view:?}: {plan}"
             );
-            assert!(plan.contains("INTEGER PRIMARY KEY") || matches!(view, ViewKey::All | ViewKey::Source(_)), "{view:?}: {plan}");
+            assert!(
+                plan.contains("INTEGER PRIMARY KEY")
+                    || matches!(view, ViewKey::All | ViewKey::Source(_)),
+                "{view:?}: {plan}"
+            );
         }
     }
 

@@ -98,7 +98,9 @@ pub struct TestServer {
 impl TestServer {
     /// Bind 127.0.0.1 on a free port and serve until the runtime ends.
     pub async fn start() -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local addr").port();
         let server = TestServer {
             port,
@@ -264,7 +266,9 @@ async fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>, port: u16) -> s
             let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
             stream.write_all(head.as_bytes()).await?;
             for chunk in body.chunks(8192) {
-                stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+                stream
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
                 stream.write_all(chunk).await?;
                 stream.write_all(b"\r\n").await?;
             }
@@ -301,7 +305,10 @@ impl Story {
 pub fn dump(captured: &str, stories: &[Story]) -> String {
     let mut out = format!("{captured}\n\n\nLatest news from our correspondents\n\n");
     for s in stories {
-        out.push_str(&format!("{}\n\n{}\n\n{} {}\n\n", s.title, s.summary, s.author, s.date));
+        out.push_str(&format!(
+            "{}\n\n{}\n\n{} {}\n\n",
+            s.title, s.summary, s.author, s.date
+        ));
     }
     out
 }
