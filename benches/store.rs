@@ -123,7 +123,8 @@ fn query_bench(n_items: usize) {
         size as f64 / 1024.0 / 1024.0
     );
 
-    let views: [(&str, Box<dyn Fn(&mut fastrand::Rng) -> ViewKey>); 4] = [
+    type Pick<'a> = Box<dyn Fn(&mut fastrand::Rng) -> ViewKey + 'a>;
+    let views: [(&str, Pick); 4] = [
         (
             "author",
             Box::new(|r: &mut fastrand::Rng| {

@@ -538,10 +538,10 @@ async fn sigkill_during_a_refresh_leaves_a_clean_store() {
 
     let mut child = refresh();
     let count = |sql: &str| -> i64 {
-        match rusqlite::Connection::open(&db).and_then(|c| c.query_row(sql, [], |r| r.get(0))) {
-            Ok(n) => n,
-            Err(_) => 0, // not created yet
-        }
+        // 0 while the store or its tables do not exist yet.
+        rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
+            .unwrap_or_default()
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while count("SELECT count(*) FROM items") < (5 * ITEMS) as i64 {
@@ -640,34 +640,60 @@ async fn ingest_imports_dumps_and_refresh_reports_a_failing_source() {
         dumps.join("nknews-2021-03-04.txt").display().to_string(),
         dumps.join("nknews-2022-05-21.txt").display().to_string(),
     ];
-    let out = run(&["ingest", "--source", "nk", &files[0], &files[1]]).await.unwrap();
+    let out = run(&["ingest", "--source", "nk", &files[0], &files[1]])
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("20 new"), "{stdout}");
 
     let store = Store::open(dir.path().join("s.db")).unwrap();
     let mut want: Vec<(String, Vec<String>)> = Vec::new();
     for name in ["nknews-2021-03-04.json", "nknews-2022-05-21.json"] {
         for item in common::expected(name)["items"].as_array().unwrap() {
-            let authors = item["authors"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+            let authors = item["authors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
             want.push((item["title"].as_str().unwrap().to_owned(), authors));
         }
     }
     let stored = store.items_for_source("nk", 100).unwrap();
     let mut got: Vec<(String, Vec<String>)> = stored
         .iter()
-        .map(|i| (i.title.clone(), i.authors.iter().map(|a| a.name.clone()).collect()))
+        .map(|i| {
+            (
+                i.title.clone(),
+                i.authors.iter().map(|a| a.name.clone()).collect(),
+            )
+        })
         .collect();
     got.sort();
     want.sort();
     assert_eq!(got, want);
     // Newest day first: the 2022 dump's stories lead.
-    assert_eq!(stored[0].published.map(|p| p.day().to_string()).as_deref(), Some("2022-05-21"));
+    assert_eq!(
+        stored[0].published.map(|p| p.day().to_string()).as_deref(),
+        Some("2022-05-21")
+    );
     let kim = store.items_for_author("jeongmin-kim", 100).unwrap();
-    assert!(!kim.is_empty() && kim.iter().all(|i| i.authors.iter().any(|a| a.slug == "jeongmin-kim")));
+    assert!(
+        !kim.is_empty()
+            && kim
+                .iter()
+                .all(|i| i.authors.iter().any(|a| a.slug == "jeongmin-kim"))
+    );
 
     // Again: nothing new, nothing duplicated.
-    let out = run(&["ingest", "--source", "nk", &files[0], &files[1]]).await.unwrap();
+    let out = run(&["ingest", "--source", "nk", &files[0], &files[1]])
+        .await
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 new, 0 updated, 20 unchanged"));
     assert_eq!(store.item_count(None).unwrap(), 20);
 

@@ -295,7 +295,11 @@ fn a_copy_from_another_source_does_not_take_over_the_item() {
     let store = Store::open(dir.path().join("s.db")).unwrap();
     let original = story("a", "Original title", "2022-05-20", &["Jeongmin Kim"], 0);
     store
-        .upsert_items("nk", &[original.clone()], t("2022-05-20T03:00:00Z"))
+        .upsert_items(
+            "nk",
+            std::slice::from_ref(&original),
+            t("2022-05-20T03:00:00Z"),
+        )
         .unwrap();
     let mut copy = original.clone();
     copy.source = "aggregator".to_owned();
