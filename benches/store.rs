@@ -193,18 +193,29 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
         let server = TestServer::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let mut toml = String::from("[store]\npath = \"bench.db\"\n");
-        for s in 0..n_sources {
-            let stories: Vec<Story> = (0..per_source)
+        // Source `s`'s listing, with `fresh` new stories on top.
+        let listing = |s: usize, fresh: usize| {
+            let mut stories: Vec<Story> = (0..fresh)
                 .map(|i| {
                     Story::new(
-                        &format!("Source {s} reports story {i} of the week"),
-                        &format!("What happened in story {i} of source {s}, in one sentence."),
-                        &writer(s * 7 + i),
-                        &format!("May {}, 2022", 1 + i % 28),
+                        &format!("Source {s} breaking story {i} of the day"),
+                        &format!("Just in: story {i} of source {s}."),
+                        &writer(s * 3 + i),
+                        "May 29, 2022",
                     )
                 })
                 .collect();
-            server.set(&format!("/s{s}"), Reply::text(dump("May 29, 2022", &stories)));
+            stories.extend((0..per_source).map(|i| {
+                Story::new(
+                    &format!("Source {s} reports story {i} of the week"),
+                    &format!("What happened in story {i} of source {s}, in one sentence."),
+                    &writer(s * 7 + i),
+                    &format!("May {}, 2022", 1 + i % 28),
+                )
+            }));
+            Reply::text(dump("May 29, 2022", &stories))
+        };
+        for s in 0..n_sources {
             toml.push_str(&format!(
                 "[[source]]\nname = \"s{s}\"\nkind = \"text\"\ntimezone = \"Asia/Seoul\"\ninputs = [\"{}\"]\n",
                 server.url(&format!("/s{s}"))
@@ -213,9 +224,43 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
         let config = std::sync::Arc::new(Config::parse(&toml, "bench.toml", dir.path()).expect("config"));
         let store = Store::open(&config.store.path).expect("store");
 
+        // The adapter's share: parse one source's page as often as there are sources.
+        let page_body = dump("May 29, 2022", &(0..per_source).map(|i| Story::new(
+            &format!("Source 0 reports story {i} of the week"),
+            &format!("What happened in story {i} of source 0, in one sentence."),
+            &writer(i),
+            &format!("May {}, 2022", 1 + i % 28),
+        )).collect::<Vec<_>>());
+        let started = Instant::now();
+        for _ in 0..n_sources {
+            let page = byline::adapters::Page {
+                bytes: page_body.as_bytes(),
+                name: "bench",
+                url: None,
+                content_type: None,
+                captured: None,
+                fetched_at: Utc::now(),
+            };
+            let listing = byline::adapters::read(&config.sources[0], &page, 0).expect("parse");
+            assert_eq!(listing.items.len(), per_source);
+        }
+        let parse = started.elapsed();
+        println!(
+            "refresh: parsing alone (text adapter, one thread): {n_sources} pages in {:.2} s, {:.0} items/s",
+            parse.as_secs_f64(),
+            (n_sources * per_source) as f64 / parse.as_secs_f64()
+        );
+
         for (label, per_host) in [("per-host limit 2 (default)", 2), ("per-host limit 16", 16)] {
             let fetcher = Fetcher::new(FetchOptions { per_host, ..FetchOptions::default() }).expect("fetcher");
-            for pass in ["first pass (200)", "second pass (304)"] {
+            for (pass, fresh) in [
+                ("first pass, all new (200)", 0),
+                ("second pass, unchanged (304)", 0),
+                ("third pass, one new story on top (200)", 1),
+            ] {
+                for s in 0..n_sources {
+                    server.set(&format!("/s{s}"), listing(s, fresh));
+                }
                 let started = Instant::now();
                 let jobs = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
                 let mut tasks = tokio::task::JoinSet::new();

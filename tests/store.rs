@@ -233,6 +233,52 @@ fn items_that_roll_off_the_listing_stay_after_those_still_on_it() {
 }
 
 #[test]
+fn a_story_inserted_below_stored_ones_or_a_reordered_listing_shows_the_new_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let s = |slug: &str, p| story(slug, &slug.to_uppercase(), "2022-05-20", &["X Y"], p);
+    let seen = |h: u32| t("2022-05-20T00:00:00Z") + Duration::hours(i64::from(h));
+    store
+        .upsert_items("nk", &[s("a", 0), s("b", 1), s("c", 2)], seen(1))
+        .unwrap();
+    // X appears between A and B.
+    store
+        .upsert_items("nk", &[s("a", 0), s("x", 1), s("b", 2), s("c", 3)], seen(2))
+        .unwrap();
+    assert_eq!(titles(&store.items_all(10).unwrap()), ["A", "X", "B", "C"]);
+    // B moves to the top; C rolls off.
+    store
+        .upsert_items("nk", &[s("b", 0), s("a", 1), s("x", 2)], seen(3))
+        .unwrap();
+    assert_eq!(titles(&store.items_all(10).unwrap()), ["B", "A", "X", "C"]);
+    assert_eq!(
+        titles(&store.items_for_author("x-y", 10).unwrap()),
+        ["B", "A", "X", "C"]
+    );
+    // New stories on top of an unchanged order.
+    store
+        .upsert_items(
+            "nk",
+            &[s("n", 0), s("m", 1), s("b", 2), s("a", 3), s("x", 4)],
+            seen(4),
+        )
+        .unwrap();
+    assert_eq!(
+        titles(&store.items_all(10).unwrap()),
+        ["N", "M", "B", "A", "X", "C"]
+    );
+    // Retention keeps the whole latest listing and trims what rolled off.
+    assert_eq!(
+        store.apply_retention("nk", Some(1), None, seen(5)).unwrap(),
+        1
+    );
+    assert_eq!(
+        titles(&store.items_all(10).unwrap()),
+        ["N", "M", "B", "A", "X"]
+    );
+}
+
+#[test]
 fn date_only_items_keep_the_time_they_were_first_seen_on_their_day() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("s.db")).unwrap();

@@ -223,16 +223,18 @@ impl Store {
             )
             .map_err(sql("cannot number the listing"))?;
         let seen_ms = seen_at.timestamp_millis();
+
+        // What the store has of each item, first copy of an id only.
         let mut done: HashSet<&str> = HashSet::with_capacity(items.len());
+        let mut rows: Vec<(&Item, Row, Option<Existing>)> = Vec::with_capacity(items.len());
         for item in items {
             if !done.insert(item.id.as_str()) {
                 continue;
             }
-            let row = Row::encode(item);
-            let context = format!("item {:?}", item.id);
             let existing: Option<Existing> = tx
                 .prepare_cached(
-                    "SELECT key, source, content_hash, first_seen, day FROM items WHERE id = ?1",
+                    "SELECT key, source, content_hash, first_seen, day, seq, position \
+                     FROM items WHERE id = ?1",
                 )
                 .and_then(|mut s| {
                     s.query_row([&item.id], |r| {
@@ -242,20 +244,30 @@ impl Store {
                             hash: r.get(2)?,
                             first_seen: r.get(3)?,
                             day: r.get(4)?,
+                            seq: r.get(5)?,
+                            position: r.get(6)?,
                         })
                     })
                     .optional()
                 })
-                .map_err(sql(&context))?;
+                .map_err(sql(&format!("item {:?}", item.id)))?;
+            rows.push((item, Row::encode(item), existing));
+        }
+        let restamp = needs_restamp(source, &rows);
+
+        for (item, row, existing) in &rows {
+            let context = format!("item {:?}", item.id);
+            let position = i64::from(item.position);
             match existing {
                 None => {
                     let stable = stable_instant(item.published.as_ref(), seen_at);
-                    let key = insert_item(&tx, source, item, &row, seq, seen_ms, stable)
+                    let key = insert_item(&tx, source, item, row, seq, seen_ms, stable)
                         .map_err(sql(&context))?;
-                    insert_keys(&tx, key, item, &row, seq).map_err(sql(&context))?;
+                    insert_keys(&tx, key, item, row, (seq, position)).map_err(sql(&context))?;
                     stats.new += 1;
                 }
-                Some(e) if e.source != source => {
+                Some(e) if e.source != source || (e.hash == row.hash && !restamp) => {
+                    // Only the last-seen time moves: no index is touched.
                     tx.prepare_cached(
                         "UPDATE items SET last_seen = max(last_seen, ?2) WHERE key = ?1",
                     )
@@ -264,7 +276,6 @@ impl Store {
                     stats.unchanged += 1;
                 }
                 Some(e) if e.hash == row.hash => {
-                    let position = i64::from(item.position);
                     tx.prepare_cached(
                         "UPDATE items SET last_seen = max(last_seen, ?2), seq = ?3, position = ?4 \
                          WHERE key = ?1",
@@ -291,22 +302,27 @@ impl Store {
                         Some(stable_instant(item.published.as_ref(), first_seen))
                     };
                     let updated = item.updated.unwrap_or_else(|| seen_at.fixed_offset());
-                    update_item(&tx, e.key, item, &row, seq, seen_ms, updated, stable)
+                    let place = if restamp {
+                        (seq, position)
+                    } else {
+                        (e.seq, e.position)
+                    };
+                    update_item(&tx, e.key, item, row, place, seen_ms, updated, stable)
                         .map_err(sql(&context))?;
                     for table in ["item_authors", "item_tags"] {
                         tx.prepare_cached(&format!("DELETE FROM {table} WHERE item = ?1"))
                             .and_then(|mut s| s.execute([e.key]))
                             .map_err(sql(&context))?;
                     }
-                    insert_keys(&tx, e.key, item, &row, seq).map_err(sql(&context))?;
+                    insert_keys(&tx, e.key, item, row, place).map_err(sql(&context))?;
                     stats.updated += 1;
                 }
             }
         }
         tx.execute(
-            "INSERT INTO sources (name, latest_seq) VALUES (?1, ?2) \
-             ON CONFLICT (name) DO UPDATE SET latest_seq = excluded.latest_seq",
-            params![source, seq],
+            "INSERT INTO sources (name, latest_seen) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET latest_seen = max(latest_seen, excluded.latest_seen)",
+            params![source, seen_ms],
         )
         .map_err(sql("cannot record the listing"))?;
         tx.commit().map_err(sql("cannot commit"))?;
@@ -411,22 +427,23 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
+        // Items of the latest listing were all seen at its time.
         let latest: i64 = tx
             .query_row(
-                "SELECT latest_seq FROM sources WHERE name = ?1",
+                "SELECT latest_seen FROM sources WHERE name = ?1",
                 [source],
                 |r| r.get(0),
             )
             .optional()
             .map_err(sql)?
-            .unwrap_or(-1);
+            .unwrap_or(i64::MIN);
         let mut removed = 0;
         if let Some(max) = max_items {
             let keep = i64::try_from(max).unwrap_or(i64::MAX);
             removed += tx
                 .execute(
                     &format!(
-                        "DELETE FROM items WHERE seq <> ?2 AND key IN (\
+                        "DELETE FROM items WHERE last_seen < ?2 AND key IN (\
                            SELECT t.key FROM items t WHERE t.source = ?1 \
                            ORDER BY {} LIMIT -1 OFFSET ?3)",
                         feed_order("t", "key")
@@ -439,7 +456,7 @@ impl Store {
             let cutoff = now - age;
             removed += tx
                 .execute(
-                    "DELETE FROM items WHERE source = ?1 AND seq <> ?2 \
+                    "DELETE FROM items WHERE source = ?1 AND last_seen < ?2 \
                      AND coalesce(at, first_seen / 1000) < ?3",
                     params![source, latest, cutoff.timestamp()],
                 )
@@ -615,7 +632,11 @@ fn view_query(view: &ViewKey) -> Option<(String, Option<&str>)> {
 /// Open one connection with the store's settings: WAL so readers and one
 /// writer never block each other, `synchronous = NORMAL` (durable at each
 /// checkpoint, never corrupt on power loss), a busy timeout for a second
-/// process, and foreign keys so deleting an item deletes its keys.
+/// process, foreign keys so deleting an item deletes its keys, and reads
+/// through a memory map of the first 256 MiB: a feed query fetches its rows
+/// by key from all over the file, and mapped pages cost no system call (at
+/// 1,000,000 items this cut the per-author median several times; the pages
+/// are the OS's file cache, not the process's own memory).
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let open_err = |source| StoreError::Open {
         path: path.display().to_string(),
@@ -634,8 +655,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     let _mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(open_err)?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(open_err)?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
+    )
+    .map_err(open_err)?;
     Ok(conn)
 }
 
@@ -708,6 +731,40 @@ struct Existing {
     hash: String,
     first_seen: i64,
     day: Option<i64>,
+    seq: i64,
+    position: i64,
+}
+
+/// Must the items of this listing all take its new sequence number and
+/// their new positions? Not when the listing only added stories above the
+/// ones already stored, in the order they are stored in: then the stored
+/// `(seq, position)` already give listing order, new items sort first by
+/// their newer `seq`, and the common refresh moves no index entry. Otherwise
+/// (a story inserted below a stored one, stories reordered) every item is
+/// re-stamped so the store shows the listing's order.
+fn needs_restamp(source: &str, rows: &[(&Item, Row, Option<Existing>)]) -> bool {
+    let mut in_listing_order: Vec<&(&Item, Row, Option<Existing>)> = rows.iter().collect();
+    in_listing_order.sort_by_key(|(item, _, _)| item.position);
+    let mut previous: Option<(i64, i64)> = None;
+    for (_, _, existing) in in_listing_order {
+        match existing {
+            // A new story below a stored one.
+            None if previous.is_some() => return true,
+            None => {}
+            // Another source's item: its place is that source's business.
+            Some(e) if e.source != source => {}
+            Some(e) => {
+                if let Some((seq, position)) = previous {
+                    let in_order = seq > e.seq || (seq == e.seq && position < e.position);
+                    if !in_order {
+                        return true;
+                    }
+                }
+                previous = Some((e.seq, e.position));
+            }
+        }
+    }
+    false
 }
 
 #[derive(Serialize, Deserialize)]
@@ -845,7 +902,7 @@ fn update_item(
     key: i64,
     item: &Item,
     row: &Row,
-    seq: i64,
+    (seq, position): (i64, i64),
     seen_ms: i64,
     updated: DateTime<FixedOffset>,
     stable: Option<Option<DateTime<FixedOffset>>>,
@@ -871,7 +928,7 @@ fn update_item(
         updated.to_rfc3339(),
         row.day,
         seq,
-        i64::from(item.position),
+        position,
         row.at,
         seen_ms,
         row.hash,
@@ -887,9 +944,8 @@ fn insert_keys(
     key: i64,
     item: &Item,
     row: &Row,
-    seq: i64,
+    (seq, position): (i64, i64),
 ) -> rusqlite::Result<()> {
-    let position = i64::from(item.position);
     for (table, slugs) in [
         (
             "item_authors",

@@ -40,7 +40,7 @@ fn v1(tx: &Transaction) -> rusqlite::Result<()> {
             published_zone TEXT,                   -- IANA zone of a date
             updated        TEXT,                   -- RFC 3339
             day            INTEGER,                -- published day, days from CE; NULL undated
-            seq            INTEGER NOT NULL,       -- the listing it was last seen in
+            seq            INTEGER NOT NULL,       -- the listing that placed it
             position       INTEGER NOT NULL,       -- its place in that listing
             at             INTEGER,                -- published instant, unix seconds
             stable_instant TEXT,                   -- RFC 3339, fixed at first sight
@@ -73,11 +73,11 @@ fn v1(tx: &Transaction) -> rusqlite::Result<()> {
         ) WITHOUT ROWID;
         CREATE INDEX item_tags_feed ON item_tags (slug, day DESC, seq DESC, position, at DESC, item);
 
-        -- One row per source that has stored a listing: the newest listing is
-        -- never trimmed by retention.
+        -- One row per source that has stored a listing: the items of the
+        -- newest (last seen at its time) are never trimmed by retention.
         CREATE TABLE sources (
-            name       TEXT PRIMARY KEY,
-            latest_seq INTEGER NOT NULL
+            name        TEXT PRIMARY KEY,
+            latest_seen INTEGER NOT NULL       -- unix milliseconds
         ) WITHOUT ROWID;
 
         CREATE TABLE counters (
