@@ -9,10 +9,12 @@
 //!
 //! Writes group into *listings*: one [`Store::upsert_items`] call stores what
 //! one read of one source showed, in one transaction, under a new sequence
-//! number. Feed order is newest day first; within a day, items of a newer
-//! listing first, then listing order. So an item that rolled off a listing
-//! sorts after the items still on it, and positions of different reads never
-//! collide.
+//! number. Feed order is newest day first; within a day, items placed by a
+//! newer listing first, then listing order. So an item that rolled off a
+//! listing sorts after the items still on it, and positions of different
+//! reads never collide. A listing that only adds stories on top of the
+//! stored ones (the usual refresh) places just the new ones and moves no
+//! other index entry.
 //!
 //! The API is synchronous; async callers wrap calls in `spawn_blocking`. One
 //! `Store` is shared by cloning it: writes are serialized on one connection and
