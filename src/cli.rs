@@ -13,6 +13,7 @@ use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::pipeline::{self, SourceRead};
 use crate::refresh;
+use crate::server::{self, Published, SourceStatus};
 use crate::site;
 use crate::store::Store;
 
@@ -89,6 +90,16 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
+    /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
+    ///
+    /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
+    Serve {
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// Address to listen on, overriding `[server] listen` (port 0: any free port).
+        #[arg(short, long)]
+        listen: Option<std::net::SocketAddr>,
+    },
 }
 
 /// Entry point of the binary.
@@ -125,6 +136,7 @@ pub fn main() -> ExitCode {
                 url,
                 captured,
             } => ingest(&config, &source, &files, url.as_ref(), captured).await,
+            Command::Serve { config, listen } => serve(&config, listen).await,
         }
     });
     match result {
@@ -189,6 +201,40 @@ async fn build(config_path: &Path, out: &Path) -> Result<ExitCode, String> {
     })
 }
 
+async fn serve(
+    config_path: &Path,
+    listen: Option<std::net::SocketAddr>,
+) -> Result<ExitCode, String> {
+    let config = load(config_path)?;
+    let addr = match listen {
+        Some(a) => a,
+        None => config.server.listen.parse().map_err(|e| {
+            format!(
+                "{}: server.listen {:?}: {e}",
+                config_path.display(),
+                config.server.listen
+            )
+        })?,
+    };
+    let now = chrono::Utc::now();
+    let reads = pipeline::read_all(&config, &fetcher(&config)?, now).await;
+    report_problems(&reads);
+    let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
+    // Move the items out of the reads: one copy of a large set is enough.
+    let copies: Vec<_> = reads.into_iter().flat_map(|r| r.items).collect();
+    let items = pipeline::merged(&config, copies);
+    let published = Arc::new(Published::new(config));
+    let publisher = published.clone();
+    tokio::task::spawn_blocking(move || publisher.publish(items, statuses))
+        .await
+        .map_err(|e| format!("publishing failed: {e}"))?;
+    let listener = server::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    server::serve(listener, published, server::shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn report_problems(reads: &[SourceRead]) {
     for read in reads {
         for w in &read.warnings {
@@ -248,6 +294,9 @@ async fn check(config_path: &Path, only: Option<&str>, json: bool) -> Result<Exi
             }));
         } else {
             print_table(&mut out, &read).map_err(|e| e.to_string())?;
+            if let Some(note) = source.html.as_ref().and_then(|h| h.engine_note.as_deref()) {
+                writeln!(out, "  note: {note}\n").map_err(|e| e.to_string())?;
+            }
         }
     }
     if json {

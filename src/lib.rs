@@ -13,6 +13,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod dates;
 pub mod fetch;
 pub mod merge;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod pipeline;
 pub mod refresh;
 pub mod render;
 pub mod rules;
+pub mod server;
 pub mod site;
 pub mod store;
 pub mod urls;

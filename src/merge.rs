@@ -138,7 +138,10 @@ fn fold(mut group: Vec<Item>, canonical: Option<String>, options: &MergeOptions)
 
     let mut iter = group.into_iter();
     let mut out = iter.next().expect("a group has at least one copy");
+    let mut also_in: BTreeSet<String> = out.also_in.drain(..).collect();
     for other in iter {
+        also_in.insert(other.source.clone());
+        also_in.extend(other.also_in.iter().cloned());
         if out.authors.is_empty() {
             out.authors = other.authors;
         }
@@ -167,6 +170,8 @@ fn fold(mut group: Vec<Item>, canonical: Option<String>, options: &MergeOptions)
             out.image = other.image;
         }
     }
+    also_in.remove(&out.source);
+    out.also_in = also_in.into_iter().collect();
     out.url = canonical.clone().or(out.url);
     out.id = item_id(canonical.as_deref(), &out.title, out.day());
     out
@@ -243,6 +248,7 @@ mod tests {
         assert_eq!(m.url.as_deref(), Some("https://a.example/s/"));
         assert_eq!(m.id, "https://a.example/s/");
         assert_eq!(m.source, "site");
+        assert_eq!(m.also_in, ["roundup"]);
         assert_eq!(m.authors, vec![Person::new("Ifang Bremer")]);
         assert_eq!(m.tags, vec![Tag::new("NK PRO"), Tag::new("Diplomacy")]);
         assert_eq!(

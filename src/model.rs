@@ -28,8 +28,12 @@ pub struct Item {
     pub tags: Vec<Tag>,
     /// Absolute url of the story's picture.
     pub image: Option<String>,
-    /// Name of the `feeds.toml` source the item came from.
+    /// Name of the `feeds.toml` source the item came from (for a merged story,
+    /// the source of its primary copy).
     pub source: String,
+    /// Other sources that also carried the story, sorted; filled by the merger
+    /// so each source's feed lists everything read from it.
+    pub also_in: Vec<String>,
     /// Position in its listing, counted across pages (0 = top). Orders items
     /// of the same day, since a listing is newest first but dates are coarse.
     pub position: u32,
@@ -50,6 +54,7 @@ impl Item {
             tags: Vec::new(),
             image: None,
             source: source.to_owned(),
+            also_in: Vec::new(),
             position,
         };
         item.refresh_id();

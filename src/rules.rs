@@ -172,7 +172,11 @@ impl Rules {
                 .iter()
                 .any(|n| item.tags.iter().any(|t| t.slug == self.tag(n).slug))
         };
-        let source_hit = |names: &[String]| names.iter().any(|n| n == &item.source);
+        let source_hit = |names: &[String]| {
+            names
+                .iter()
+                .any(|n| n == &item.source || item.also_in.contains(n))
+        };
         (feed.authors.is_empty() || author_hit(&feed.authors))
             && (feed.tags.is_empty() || tag_hit(&feed.tags))
             && (feed.sources.is_empty() || source_hit(&feed.sources))

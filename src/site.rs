@@ -4,6 +4,8 @@
 //! memory. Both use the same relative paths, so a static host and the server
 //! look the same to a reader.
 
+use chrono::{DateTime, Utc};
+
 use crate::config::Config;
 use crate::model::Item;
 use crate::render::{self, Format, Site};
@@ -17,6 +19,23 @@ pub struct Document {
     /// Media type with charset, for `Content-Type`.
     pub content_type: &'static str,
     pub body: String,
+    /// The newest time of any item the document shows (published or
+    /// updated), for `Last-Modified`; `None` when no item carries a date.
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// The newest publication or update time among `items`. Derived from the items
+/// only, never the clock, so an unchanged feed keeps its `Last-Modified`.
+pub fn newest<'a>(items: impl IntoIterator<Item = &'a Item>) -> Option<DateTime<Utc>> {
+    items
+        .into_iter()
+        .flat_map(|i| {
+            let published = i.published.map(|p| p.instant().with_timezone(&Utc));
+            let updated = i.updated.map(|u| u.with_timezone(&Utc));
+            [published, updated]
+        })
+        .flatten()
+        .max()
 }
 
 /// The render context a config implies.
@@ -32,10 +51,12 @@ pub fn documents(items: &[Item], config: &Config) -> Vec<Document> {
     let site = site(config);
     let views = views::all_views(items, config);
     let mut docs = Vec::with_capacity(views.len() * 4 + 2);
+    let everything = newest(items);
     docs.push(Document {
         path: "index.html".into(),
         content_type: HTML,
         body: render::html::index(&views, &site),
+        last_modified: everything,
     });
     let authors: Vec<_> = views
         .iter()
@@ -46,14 +67,17 @@ pub fn documents(items: &[Item], config: &Config) -> Vec<Document> {
         path: "authors.opml".into(),
         content_type: OPML,
         body: render::opml::render(&authors, &site),
+        last_modified: everything,
     });
     for view in &views {
         let path = view.key.path();
+        let last_modified = newest(view.items.iter().copied());
         for format in Format::ALL {
             docs.push(Document {
                 path: format!("{path}.{}", format.extension()),
                 content_type: format.content_type(),
                 body: format.render(view, &site),
+                last_modified,
             });
         }
         if view.key != ViewKey::All {
@@ -61,6 +85,7 @@ pub fn documents(items: &[Item], config: &Config) -> Vec<Document> {
                 path: format!("{path}.html"),
                 content_type: HTML,
                 body: render::html::page(view, &site),
+                last_modified,
             });
         }
     }

@@ -41,7 +41,7 @@ impl ViewKey {
             ViewKey::All => true,
             ViewKey::Author(slug) => item.authors.iter().any(|a| &a.slug == slug),
             ViewKey::Tag(slug) => item.tags.iter().any(|t| &t.slug == slug),
-            ViewKey::Source(name) => &item.source == name,
+            ViewKey::Source(name) => &item.source == name || item.also_in.contains(name),
             ViewKey::Custom(_) => false,
         }
     }

@@ -336,7 +336,7 @@ fn date_only_items_keep_the_time_they_were_first_seen_on_their_day() {
 }
 
 #[test]
-fn a_copy_from_another_source_does_not_take_over_the_item() {
+fn a_copy_from_another_source_does_not_take_over_but_is_listed_there_too() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("s.db")).unwrap();
     let original = story("a", "Original title", "2022-05-20", &["Jeongmin Kim"], 0);
@@ -350,15 +350,42 @@ fn a_copy_from_another_source_does_not_take_over_the_item() {
     let mut copy = original.clone();
     copy.source = "aggregator".to_owned();
     copy.title = "Aggregator's title".to_owned();
-    let stats = store
-        .upsert_items("aggregator", &[copy], t("2022-05-20T04:00:00Z"))
-        .unwrap();
-    assert_eq!(stats.unchanged, 1);
+    for _ in 0..2 {
+        let stats = store
+            .upsert_items(
+                "aggregator",
+                std::slice::from_ref(&copy),
+                t("2022-05-20T04:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(stats.unchanged, 1);
+    }
     let all = store.stored(&ViewKey::All, 10).unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].item, original);
+    let mut want = original.clone();
+    want.also_in = vec!["aggregator".to_owned()];
+    assert_eq!(all[0].item, want);
     assert_eq!(all[0].last_seen, t("2022-05-20T04:00:00Z"));
-    assert!(store.items_for_source("aggregator", 10).unwrap().is_empty());
+    // Each source's feed lists what was read from it, as a build does.
+    assert_eq!(
+        store.items_for_source("aggregator", 10).unwrap(),
+        vec![want.clone()]
+    );
+    assert_eq!(
+        store.items_for_source("nk", 10).unwrap(),
+        vec![want.clone()]
+    );
+    // An edit by the owner keeps the other source.
+    let mut edited = original.clone();
+    edited.summary = Some("More".to_owned());
+    store
+        .upsert_items("nk", &[edited], t("2022-05-20T05:00:00Z"))
+        .unwrap();
+    let item = &store.items_for_source("aggregator", 10).unwrap()[0];
+    assert_eq!(
+        (item.summary.as_deref(), item.also_in.clone()),
+        (Some("More"), vec!["aggregator".to_owned()])
+    );
 }
 
 #[test]

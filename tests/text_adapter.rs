@@ -1,9 +1,6 @@
 //! The text adapter against the seed dumps, dumps written for these tests,
 //! malformed input and arbitrary bytes.
 
-// The shared support module is not ours to change; its nested `if let` is
-// fine (and collapsing it needs let chains).
-#[allow(clippy::collapsible_if)]
 mod common;
 
 use std::path::Path;

@@ -5,8 +5,10 @@
 //! common [`Item`] model, in page order; merging and sorting are the merger's job.
 //! Adapters never do I/O: following a next-page link is the pipeline's job.
 
+pub mod decode;
 pub mod feed;
 pub mod html;
+pub mod jsonld;
 pub mod text;
 
 use chrono::{DateTime, NaiveDate, Utc};

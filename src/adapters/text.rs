@@ -336,28 +336,7 @@ fn parse_date(caps: &regex::Captures) -> Result<NaiveDate, String> {
 /// English month names, full or abbreviated, with or without a dot, any case:
 /// "March", "Mar", "Mar.", "Sept.", "sep".
 fn month_number(word: &str) -> Option<u32> {
-    let word = word.trim_end_matches('.').to_ascii_lowercase();
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    if word == "sept" {
-        return Some(9);
-    }
-    MONTHS
-        .iter()
-        .position(|m| word.len() >= 3 && (*m == word || (word.len() == 3 && m.starts_with(&word))))
-        .and_then(|i| u32::try_from(i + 1).ok())
+    crate::dates::month(&word.trim_end_matches('.').to_ascii_lowercase())
 }
 
 fn is_weekday(word: &str) -> bool {

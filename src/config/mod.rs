@@ -8,7 +8,7 @@
 mod html;
 mod rules;
 
-pub use html::{FieldSpec, HtmlConfig};
+pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
 
 use std::path::{Path, PathBuf};
@@ -60,11 +60,70 @@ pub struct Config {
     pub feeds: Vec<CustomFeed>,
 }
 
-/// `[server]`.
+/// `[server]`: how `byline serve` listens, caches and protects itself.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// `ip:port` to bind; checked to parse as a socket address.
     pub listen: String,
+    /// Seconds readers and proxies may reuse a document (`Cache-Control: max-age`).
     pub cache_max_age: u32,
+    /// Peers whose `X-Forwarded-*` headers are believed; empty trusts nobody.
+    pub trusted_proxies: Vec<IpRange>,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many seconds
+    /// (also how long an idle keep-alive connection stays open).
+    pub header_timeout_secs: u64,
+    /// Most items one feed or page shows; `?limit=` may ask for fewer.
+    pub max_items: usize,
+    /// Memory for rendered and compressed documents, in MiB; documents beyond
+    /// it are rendered again when asked for.
+    pub cache_mb: usize,
+}
+
+/// An address or a CIDR block (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    pub network: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl IpRange {
+    /// Parse `addr` or `addr/prefix`.
+    pub fn parse(text: &str) -> Option<IpRange> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+            None => (text, None),
+        };
+        let network: std::net::IpAddr = addr.trim().parse().ok()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpRange { network, prefix })
+    }
+
+    /// Is `addr` inside the range? IPv4-mapped IPv6 peers (`::ffff:127.0.0.1`)
+    /// count as their IPv4 address.
+    pub fn contains(&self, addr: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let bits = |n: u8, width: u32| -> u128 {
+            if n == 0 {
+                0
+            } else {
+                (!0u128 << (width - u32::from(n))) & (!0u128 >> (128 - width))
+            }
+        };
+        match (self.network, addr.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = bits(self.prefix, 32);
+                u128::from(u32::from(net)) & mask == u128::from(u32::from(a)) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = bits(self.prefix, 128);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
 }
 
 /// `[store]`: where fetched items are kept between refreshes.
@@ -172,8 +231,13 @@ struct RawConfig {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
-    listen: Option<String>,
+    listen: Option<Spanned<String>>,
     cache_max_age: Option<u32>,
+    trusted_proxies: Option<Vec<Spanned<String>>>,
+    max_connections: Option<Spanned<u32>>,
+    header_timeout_secs: Option<Spanned<u64>>,
+    max_items: Option<Spanned<u32>>,
+    cache_mb: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -344,13 +408,6 @@ impl Config {
             title: raw.title.unwrap_or_else(|| "byline".to_owned()),
             base_url,
             tracking_params: raw.tracking_params,
-            server: ServerConfig {
-                listen: raw
-                    .server
-                    .listen
-                    .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
-                cache_max_age: raw.server.cache_max_age.unwrap_or(300),
-            },
             store: StoreConfig {
                 path: if store_path.is_absolute() {
                     store_path
@@ -359,9 +416,78 @@ impl Config {
                 },
             },
             user_agent,
+            server: check_server(raw.server, &loc)?,
             sources,
         })
     }
+}
+
+fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig, ConfigError> {
+    let listen = match raw.listen {
+        None => "127.0.0.1:8080".to_owned(),
+        Some(l) => {
+            if l.get_ref().parse::<std::net::SocketAddr>().is_err() {
+                return Err(loc.error(
+                    l.span(),
+                    format!(
+                        "server.listen: expected an ip:port such as \"127.0.0.1:8080\" or \"[::1]:8080\", got {:?}",
+                        l.get_ref()
+                    ),
+                ));
+            }
+            l.into_inner()
+        }
+    };
+    let mut trusted_proxies = Vec::new();
+    for p in raw.trusted_proxies.unwrap_or_default() {
+        match IpRange::parse(p.get_ref()) {
+            Some(r) => trusted_proxies.push(r),
+            None => {
+                return Err(loc.error(
+                    p.span(),
+                    format!(
+                        "server.trusted_proxies: expected an ip address or a CIDR block such as \"127.0.0.1\" or \"10.0.0.0/8\", got {:?}",
+                        p.get_ref()
+                    ),
+                ));
+            }
+        }
+    }
+    // Numeric keys have a floor (zero would disable the server) and a sanity ceiling.
+    let at_least = |v: Option<Spanned<u32>>, key: &str, min: u32, max: u32, default: u32| match v {
+        None => Ok(default),
+        Some(v) if (min..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
+        Some(v) => Err(loc.error(
+            v.span(),
+            format!(
+                "server.{key}: expected a number from {min} to {max}, got {}",
+                v.get_ref()
+            ),
+        )),
+    };
+    let header_timeout_secs = match raw.header_timeout_secs {
+        None => 10,
+        Some(v) if (1..=3600).contains(v.get_ref()) => *v.get_ref(),
+        Some(v) => {
+            return Err(loc.error(
+                v.span(),
+                format!(
+                    "server.header_timeout_secs: expected a number of seconds from 1 to 3600, got {}",
+                    v.get_ref()
+                ),
+            ));
+        }
+    };
+    Ok(ServerConfig {
+        listen,
+        cache_max_age: raw.cache_max_age.unwrap_or(300),
+        trusted_proxies,
+        max_connections: at_least(raw.max_connections, "max_connections", 1, 1_000_000, 1024)?
+            as usize,
+        header_timeout_secs,
+        max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 1000)? as usize,
+        cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 16)? as usize,
+    })
 }
 
 fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfig, ConfigError> {
@@ -616,6 +742,18 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
     }
 
     #[test]
+    fn trusted_proxy_ranges() {
+        let c =
+            parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n")
+                .unwrap();
+        let r = &c.server.trusted_proxies;
+        let has = |a: &str| r.iter().any(|p| p.contains(a.parse().unwrap()));
+        assert!(has("127.0.0.1") && has("::ffff:127.0.0.1") && has("10.200.0.1") && has("fd12::1"));
+        assert!(!has("127.0.0.2") && !has("11.0.0.1") && !has("::1"));
+        assert_eq!(c.server.max_items, 1000);
+    }
+
+    #[test]
     fn errors_name_line_and_key() {
         let e = parse("title = \"x\"\n[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\ntimezone = \"Mars/Olympus\"\n")
             .unwrap_err()
@@ -645,6 +783,28 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         let e = parse("base_url = \"feeds/\"\n").unwrap_err().to_string();
         assert!(
             e.starts_with("feeds.toml:1:") && e.contains("base_url"),
+            "{e}"
+        );
+
+        let e = parse("[server]\nlisten = \"localhost\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("listen"),
+            "{e}"
+        );
+        let e = parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/33\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("10.0.0.0/33"),
+            "{e}"
+        );
+        let e = parse("[server]\nmax_connections = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("max_connections"),
             "{e}"
         );
 

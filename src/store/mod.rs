@@ -44,7 +44,7 @@ use crate::views::ViewKey;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The columns every item query reads, in the order [`decode`] expects.
-const ITEM_COLUMNS: &str = "i.id, i.source, i.url, i.title, i.summary, i.authors, i.tags, i.image, \
+const ITEM_COLUMNS: &str = "i.id, i.source, i.also_in, i.url, i.title, i.summary, i.authors, i.tags, i.image, \
      i.published_kind, i.published, i.published_zone, i.updated, i.position, i.stable_instant, \
      i.first_seen, i.last_seen";
 
@@ -169,9 +169,9 @@ impl Store {
     /// by a newer byline is an error naming the path.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
-        let mut write = connect(path)?;
+        let mut write = connect(path, false)?;
         migrate(&mut write, path)?;
-        let read = connect(path)?;
+        let read = connect(path, true)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -235,7 +235,7 @@ impl Store {
             }
             let existing: Option<Existing> = tx
                 .prepare_cached(
-                    "SELECT key, source, content_hash, first_seen, day, seq, position \
+                    "SELECT key, source, content_hash, first_seen, day, seq, position, also_in \
                      FROM items WHERE id = ?1",
                 )
                 .and_then(|mut s| {
@@ -248,6 +248,7 @@ impl Store {
                             day: r.get(4)?,
                             seq: r.get(5)?,
                             position: r.get(6)?,
+                            also_in: r.get(7)?,
                         })
                     })
                     .optional()
@@ -263,12 +264,31 @@ impl Store {
             match existing {
                 None => {
                     let stable = stable_instant(item.published.as_ref(), seen_at);
-                    let key = insert_item(&tx, source, item, row, seq, seen_ms, stable)
+                    let also_in = union(source, "[]", &item.also_in);
+                    let key = insert_item(&tx, source, item, row, seq, seen_ms, stable, &also_in)
                         .map_err(sql(&context))?;
-                    insert_keys(&tx, key, item, row, (seq, position)).map_err(sql(&context))?;
+                    insert_keys(&tx, key, item, row, (seq, position), source, &also_in)
+                        .map_err(sql(&context))?;
                     stats.new += 1;
                 }
-                Some(e) if e.source != source || (e.hash == row.hash && !restamp) => {
+                Some(e) if e.source != source => {
+                    // Another source's story: it stays as that source stored
+                    // it, and now also appears in this source's feed.
+                    let also_in = union(&e.source, &e.also_in, &[source.to_owned()]);
+                    tx.prepare_cached(
+                        "UPDATE items SET last_seen = max(last_seen, ?2), also_in = ?3 WHERE key = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![e.key, seen_ms, json(&also_in)]))
+                    .map_err(sql(&context))?;
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO item_sources (item, slug, day, seq, position, at) \
+                         SELECT key, ?2, day, seq, position, at FROM items WHERE key = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![e.key, source]))
+                    .map_err(sql(&context))?;
+                    stats.unchanged += 1;
+                }
+                Some(e) if e.hash == row.hash && !restamp => {
                     // Only the last-seen time moves: no index is touched.
                     tx.prepare_cached(
                         "UPDATE items SET last_seen = max(last_seen, ?2) WHERE key = ?1",
@@ -284,7 +304,7 @@ impl Store {
                     )
                     .and_then(|mut s| s.execute(params![e.key, seen_ms, seq, position]))
                     .map_err(sql(&context))?;
-                    for table in ["item_authors", "item_tags"] {
+                    for table in KEY_TABLES {
                         tx.prepare_cached(&format!(
                             "UPDATE {table} SET seq = ?2, position = ?3 WHERE item = ?1"
                         ))
@@ -311,12 +331,19 @@ impl Store {
                     };
                     update_item(&tx, e.key, item, row, place, seen_ms, updated, stable)
                         .map_err(sql(&context))?;
-                    for table in ["item_authors", "item_tags"] {
+                    for table in KEY_TABLES {
                         tx.prepare_cached(&format!("DELETE FROM {table} WHERE item = ?1"))
                             .and_then(|mut s| s.execute([e.key]))
                             .map_err(sql(&context))?;
                     }
-                    insert_keys(&tx, e.key, item, row, place).map_err(sql(&context))?;
+                    let also_in = union(source, &e.also_in, &item.also_in);
+                    if also_in != union(source, &e.also_in, &[]) {
+                        tx.prepare_cached("UPDATE items SET also_in = ?2 WHERE key = ?1")
+                            .and_then(|mut s| s.execute(params![e.key, json(&also_in)]))
+                            .map_err(sql(&context))?;
+                    }
+                    insert_keys(&tx, e.key, item, row, place, source, &also_in)
+                        .map_err(sql(&context))?;
                     stats.updated += 1;
                 }
             }
@@ -606,8 +633,9 @@ fn view_query(view: &ViewKey) -> Option<(String, Option<&str>)> {
         )),
         ViewKey::Source(name) => Some((
             format!(
-                "SELECT {ITEM_COLUMNS} FROM items i WHERE i.source = ?2 ORDER BY {} LIMIT ?1",
-                feed_order("i", "key")
+                "SELECT {ITEM_COLUMNS} FROM item_sources t CROSS JOIN items i ON i.key = t.item \
+                 WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
+                feed_order("t", "item")
             ),
             Some(name),
         )),
@@ -634,12 +662,13 @@ fn view_query(view: &ViewKey) -> Option<(String, Option<&str>)> {
 /// Open one connection with the store's settings: WAL so readers and one
 /// writer never block each other, `synchronous = NORMAL` (durable at each
 /// checkpoint, never corrupt on power loss), a busy timeout for a second
-/// process, foreign keys so deleting an item deletes its keys, and reads
-/// through a memory map of the first 256 MiB: a feed query fetches its rows
-/// by key from all over the file, and mapped pages cost no system call (at
-/// 1,000,000 items this cut the per-author median several times; the pages
-/// are the OS's file cache, not the process's own memory).
-fn connect(path: &Path) -> Result<Connection, StoreError> {
+/// process, and foreign keys so deleting an item deletes its keys. The
+/// `reader` connection reads through a memory map of the first 256 MiB: a
+/// feed query fetches its rows by key from all over the file, and mapped
+/// pages cost no system call (at 1,000,000 items this cut the per-author
+/// median several times; the pages are the OS's file cache, shared and
+/// reclaimable, though they count in the process's resident size).
+fn connect(path: &Path, reader: bool) -> Result<Connection, StoreError> {
     let open_err = |source| StoreError::Open {
         path: path.display().to_string(),
         source,
@@ -657,10 +686,12 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     let _mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(open_err)?;
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
-    )
-    .map_err(open_err)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(open_err)?;
+    if reader {
+        conn.execute_batch("PRAGMA mmap_size = 268435456;")
+            .map_err(open_err)?;
+    }
     Ok(conn)
 }
 
@@ -735,6 +766,26 @@ struct Existing {
     day: Option<i64>,
     seq: i64,
     position: i64,
+    /// JSON list of source names.
+    also_in: String,
+}
+
+/// The tables of an item's keys, each with the item's feed-order columns.
+const KEY_TABLES: [&str; 3] = ["item_authors", "item_tags", "item_sources"];
+
+/// The sources besides `owner` that carried an item: those stored (`stored`,
+/// a JSON list) and `more`, sorted, without duplicates.
+fn union(owner: &str, stored: &str, more: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
+    all.extend(more.iter().cloned());
+    all.retain(|s| s != owner);
+    all.sort();
+    all.dedup();
+    all
+}
+
+fn json(names: &[String]) -> String {
+    serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// Must the items of this listing all take its new sequence number and
@@ -856,6 +907,7 @@ impl Row {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert_item(
     tx: &Transaction,
     source: &str,
@@ -864,12 +916,13 @@ fn insert_item(
     seq: i64,
     seen_ms: i64,
     stable: Option<DateTime<FixedOffset>>,
+    also_in: &[String],
 ) -> rusqlite::Result<i64> {
     tx.prepare_cached(
         "INSERT INTO items (id, source, url, title, summary, authors, tags, image, published_kind, \
          published, published_zone, updated, day, seq, position, at, stable_instant, first_seen, \
-         last_seen, content_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19) \
+         last_seen, content_hash, also_in) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19, ?20) \
          RETURNING key",
     )?
     .query_row(
@@ -893,6 +946,7 @@ fn insert_item(
             stable.map(|s| s.to_rfc3339()),
             seen_ms,
             row.hash,
+            json(also_in),
         ],
         |r| r.get(0),
     )
@@ -940,14 +994,19 @@ fn update_item(
     Ok(())
 }
 
-/// The author and tag keys of an item, carrying its feed-order columns.
+/// The author, tag and source keys of an item, carrying its feed-order columns.
 fn insert_keys(
     tx: &Transaction,
     key: i64,
     item: &Item,
     row: &Row,
     (seq, position): (i64, i64),
+    source: &str,
+    also_in: &[String],
 ) -> rusqlite::Result<()> {
+    let sources = std::iter::once(source)
+        .chain(also_in.iter().map(String::as_str))
+        .collect();
     for (table, slugs) in [
         (
             "item_authors",
@@ -960,6 +1019,7 @@ fn insert_keys(
             "item_tags",
             item.tags.iter().map(|t| t.slug.as_str()).collect(),
         ),
+        ("item_sources", sources),
     ] {
         let mut stmt = tx.prepare_cached(&format!(
             "INSERT OR IGNORE INTO {table} (item, slug, day, seq, position, at) \
@@ -994,6 +1054,7 @@ fn fetch_state_row(r: &rusqlite::Row) -> rusqlite::Result<FetchState> {
 struct RawItem {
     id: String,
     source: String,
+    also_in: String,
     url: Option<String>,
     title: String,
     summary: Option<String>,
@@ -1015,20 +1076,21 @@ impl RawItem {
         Ok(RawItem {
             id: r.get(0)?,
             source: r.get(1)?,
-            url: r.get(2)?,
-            title: r.get(3)?,
-            summary: r.get(4)?,
-            authors: r.get(5)?,
-            tags: r.get(6)?,
-            image: r.get(7)?,
-            published_kind: r.get(8)?,
-            published: r.get(9)?,
-            published_zone: r.get(10)?,
-            updated: r.get(11)?,
-            position: r.get(12)?,
-            stable_instant: r.get(13)?,
-            first_seen: r.get(14)?,
-            last_seen: r.get(15)?,
+            also_in: r.get(2)?,
+            url: r.get(3)?,
+            title: r.get(4)?,
+            summary: r.get(5)?,
+            authors: r.get(6)?,
+            tags: r.get(7)?,
+            image: r.get(8)?,
+            published_kind: r.get(9)?,
+            published: r.get(10)?,
+            published_zone: r.get(11)?,
+            updated: r.get(12)?,
+            position: r.get(13)?,
+            stable_instant: r.get(14)?,
+            first_seen: r.get(15)?,
+            last_seen: r.get(16)?,
         })
     }
 
@@ -1048,6 +1110,8 @@ impl RawItem {
             .map_err(|e| corrupt(format!("authors are not a JSON list: {e}")))?;
         let tags: Vec<TagJson> = serde_json::from_str(&self.tags)
             .map_err(|e| corrupt(format!("tags are not a JSON list: {e}")))?;
+        let also_in: Vec<String> = serde_json::from_str(&self.also_in)
+            .map_err(|e| corrupt(format!("also_in is not a JSON list: {e}")))?;
         let published = match (
             self.published_kind.as_deref(),
             self.published.as_deref(),
@@ -1112,6 +1176,7 @@ impl RawItem {
                     .collect(),
                 image: self.image,
                 source: self.source,
+                also_in,
                 position,
             },
             first_seen,

@@ -29,6 +29,7 @@ fn v1(tx: &Transaction) -> rusqlite::Result<()> {
             key            INTEGER PRIMARY KEY,
             id             TEXT NOT NULL UNIQUE,   -- the model's stable id
             source         TEXT NOT NULL,          -- the source that stored it first
+            also_in        TEXT NOT NULL DEFAULT '[]', -- JSON: other sources that carried it
             url            TEXT,
             title          TEXT NOT NULL,
             summary        TEXT,
@@ -72,6 +73,19 @@ fn v1(tx: &Transaction) -> rusqlite::Result<()> {
             PRIMARY KEY (item, slug)
         ) WITHOUT ROWID;
         CREATE INDEX item_tags_feed ON item_tags (slug, day DESC, seq DESC, position, at DESC, item);
+
+        -- Every source that carried an item (its own and also_in): a source's
+        -- feed lists what was read from it, as in a build.
+        CREATE TABLE item_sources (
+            item     INTEGER NOT NULL REFERENCES items (key) ON DELETE CASCADE,
+            slug     TEXT NOT NULL,                -- the source name
+            day      INTEGER,
+            seq      INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            at       INTEGER,
+            PRIMARY KEY (item, slug)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_sources_feed ON item_sources (slug, day DESC, seq DESC, position, at DESC, item);
 
         -- One row per source that has stored a listing: the items of the
         -- newest (last seen at its time) are never trimmed by retention.

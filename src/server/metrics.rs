@@ -1,0 +1,310 @@
+//! Metrics: counters the request path bumps with relaxed atomics (no lock,
+//! no allocation), and their Prometheus text rendering together with the
+//! snapshot's gauges (items, per-source state, cache).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::views::ViewKey;
+
+use super::published::Snapshot;
+
+/// What kind of resource a request was for: the `route` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteClass {
+    Index,
+    Feed,
+    Author,
+    Tag,
+    Source,
+    Custom,
+    Opml,
+    Health,
+    Metrics,
+    Other,
+}
+
+const CLASSES: [(RouteClass, &str); 10] = [
+    (RouteClass::Index, "index"),
+    (RouteClass::Feed, "feed"),
+    (RouteClass::Author, "author"),
+    (RouteClass::Tag, "tag"),
+    (RouteClass::Source, "source"),
+    (RouteClass::Custom, "custom"),
+    (RouteClass::Opml, "opml"),
+    (RouteClass::Health, "healthz"),
+    (RouteClass::Metrics, "metrics"),
+    (RouteClass::Other, "other"),
+];
+
+/// Status codes the server sends; anything else is counted as `other`.
+const STATUSES: [u16; 11] = [200, 301, 304, 400, 404, 405, 413, 414, 431, 500, 503];
+
+/// Upper bounds (seconds) of the request-duration histogram: time spent in
+/// the handler, from routing to a ready response.
+const BUCKETS: [f64; 8] = [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.01, 0.1, 1.0];
+
+pub(crate) struct Metrics {
+    requests: [[AtomicU64; STATUSES.len() + 1]; CLASSES.len()],
+    bytes: [AtomicU64; CLASSES.len()],
+    not_modified: AtomicU64,
+    duration_buckets: [AtomicU64; BUCKETS.len()],
+    duration_count: AtomicU64,
+    duration_sum_nanos: AtomicU64,
+    pub(crate) connections_open: AtomicI64,
+    pub(crate) connections_total: AtomicU64,
+    /// Connections closed on a protocol error or timeout (slow headers, bad requests).
+    pub(crate) connection_errors: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            bytes: std::array::from_fn(|_| AtomicU64::new(0)),
+            not_modified: AtomicU64::new(0),
+            duration_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            duration_count: AtomicU64::new(0),
+            duration_sum_nanos: AtomicU64::new(0),
+            connections_open: AtomicI64::new(0),
+            connections_total: AtomicU64::new(0),
+            connection_errors: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    /// Count one response: its class, status, body bytes sent and handler time.
+    pub(crate) fn record(&self, class: RouteClass, status: u16, bytes: usize, took: Duration) {
+        let c = CLASSES.iter().position(|(k, _)| *k == class).unwrap_or(0);
+        let s = STATUSES
+            .iter()
+            .position(|&x| x == status)
+            .unwrap_or(STATUSES.len());
+        if let Some(counter) = self.requests.get(c).and_then(|row| row.get(s)) {
+            counter.fetch_add(1, Relaxed);
+        }
+        if let Some(counter) = self.bytes.get(c) {
+            counter.fetch_add(bytes as u64, Relaxed);
+        }
+        if status == 304 {
+            self.not_modified.fetch_add(1, Relaxed);
+        }
+        let secs = took.as_secs_f64();
+        for (bound, counter) in BUCKETS.iter().zip(&self.duration_buckets) {
+            if secs <= *bound {
+                counter.fetch_add(1, Relaxed);
+            }
+        }
+        self.duration_count.fetch_add(1, Relaxed);
+        self.duration_sum_nanos
+            .fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub(crate) fn render(&self, snap: &Snapshot) -> String {
+        let mut out = String::with_capacity(4096);
+        // Writing to a String cannot fail.
+        let _ = self.write(&mut out, snap);
+        out
+    }
+
+    fn write(&self, out: &mut String, snap: &Snapshot) -> std::fmt::Result {
+        writeln!(
+            out,
+            "# HELP byline_http_requests_total HTTP responses by route class and status."
+        )?;
+        writeln!(out, "# TYPE byline_http_requests_total counter")?;
+        for ((_, class), row) in CLASSES.iter().zip(&self.requests) {
+            for (n, counter) in row.iter().enumerate() {
+                let v = counter.load(Relaxed);
+                if v == 0 {
+                    continue;
+                }
+                let status = STATUSES
+                    .get(n)
+                    .map_or_else(|| "other".to_owned(), u16::to_string);
+                writeln!(
+                    out,
+                    "byline_http_requests_total{{route=\"{class}\",status=\"{status}\"}} {v}"
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "# HELP byline_http_not_modified_total Conditional requests answered with 304."
+        )?;
+        writeln!(out, "# TYPE byline_http_not_modified_total counter")?;
+        writeln!(
+            out,
+            "byline_http_not_modified_total {}",
+            self.not_modified.load(Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP byline_http_response_bytes_total Body bytes sent, by route class."
+        )?;
+        writeln!(out, "# TYPE byline_http_response_bytes_total counter")?;
+        for ((_, class), counter) in CLASSES.iter().zip(&self.bytes) {
+            writeln!(
+                out,
+                "byline_http_response_bytes_total{{route=\"{class}\"}} {}",
+                counter.load(Relaxed)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP byline_http_request_duration_seconds Time from routing to a ready response."
+        )?;
+        writeln!(out, "# TYPE byline_http_request_duration_seconds histogram")?;
+        for (bound, counter) in BUCKETS.iter().zip(&self.duration_buckets) {
+            writeln!(
+                out,
+                "byline_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                counter.load(Relaxed)
+            )?;
+        }
+        let count = self.duration_count.load(Relaxed);
+        writeln!(
+            out,
+            "byline_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        )?;
+        writeln!(
+            out,
+            "byline_http_request_duration_seconds_sum {}",
+            self.duration_sum_nanos.load(Relaxed) as f64 / 1e9
+        )?;
+        writeln!(out, "byline_http_request_duration_seconds_count {count}")?;
+
+        gauge(
+            out,
+            "byline_http_connections_open",
+            "Client connections open now.",
+            self.connections_open.load(Relaxed),
+        )?;
+        counter(
+            out,
+            "byline_http_connections_total",
+            "Client connections accepted.",
+            self.connections_total.load(Relaxed),
+        )?;
+        counter(
+            out,
+            "byline_http_connection_errors_total",
+            "Connections closed on a protocol error or a header timeout.",
+            self.connection_errors.load(Relaxed),
+        )?;
+
+        gauge(
+            out,
+            "byline_items",
+            "Items in the published set.",
+            snap.store.len(),
+        )?;
+        writeln!(out, "# HELP byline_views Views published, by kind.")?;
+        writeln!(out, "# TYPE byline_views gauge")?;
+        for (kind, pick) in [
+            (
+                "author",
+                (|k: &ViewKey| matches!(k, ViewKey::Author(_))) as fn(&ViewKey) -> bool,
+            ),
+            ("tag", |k| matches!(k, ViewKey::Tag(_))),
+            ("source", |k| matches!(k, ViewKey::Source(_))),
+            ("custom", |k| matches!(k, ViewKey::Custom(_))),
+        ] {
+            writeln!(
+                out,
+                "byline_views{{kind=\"{kind}\"}} {}",
+                snap.views_of(pick).count()
+            )?;
+        }
+        gauge(
+            out,
+            "byline_published_timestamp_seconds",
+            "When the current item set was published.",
+            snap.published_at.timestamp(),
+        )?;
+        gauge(
+            out,
+            "byline_item_store_bytes",
+            "Bytes of the packed published items.",
+            snap.store.bytes(),
+        )?;
+        let (entries, bytes) = snap.cache_stats();
+        gauge(
+            out,
+            "byline_cache_documents",
+            "Rendered documents held in memory.",
+            entries,
+        )?;
+        gauge(
+            out,
+            "byline_cache_bytes",
+            "Bytes of rendered and compressed documents held in memory.",
+            bytes,
+        )?;
+
+        type Field = fn(&super::SourceStatus) -> i64;
+        let per_source: [(&str, &str, Field); 7] = [
+            (
+                "byline_source_up",
+                "1 if the source's last read had no errors.",
+                |s| i64::from(s.healthy()),
+            ),
+            (
+                "byline_source_items_read",
+                "Items the source's last read gave.",
+                |s| s.items_read as i64,
+            ),
+            (
+                "byline_source_items_published",
+                "Published items that come from the source.",
+                |s| s.items_published as i64,
+            ),
+            ("byline_source_pages", "Pages the last read got.", |s| {
+                i64::from(s.pages)
+            }),
+            (
+                "byline_source_warnings",
+                "Warnings of the last read.",
+                |s| s.warnings as i64,
+            ),
+            ("byline_source_errors", "Errors of the last read.", |s| {
+                s.errors.len() as i64
+            }),
+            (
+                "byline_source_last_error_timestamp_seconds",
+                "When the source last failed (0: never).",
+                |s| s.last_error_at.map_or(0, |t| t.timestamp()),
+            ),
+        ];
+        for (name, help, field) in per_source {
+            writeln!(out, "# HELP {name} {help}")?;
+            writeln!(out, "# TYPE {name} gauge")?;
+            for s in &snap.sources {
+                writeln!(out, "{name}{{source=\"{}\"}} {}", escape(&s.name), field(s))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, v: impl std::fmt::Display) -> std::fmt::Result {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} gauge")?;
+    writeln!(out, "{name} {v}")
+}
+
+fn counter(out: &mut String, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} counter")?;
+    writeln!(out, "{name} {v}")
+}
+
+/// Escape a label value (source names are url-safe already; this is defence).
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,0 +1,153 @@
+//! The server publishes the site over HTTP/1.1 with hyper: every document
+//! `byline build` would write, at the same paths, plus `/healthz` and
+//! `/metrics`. What it serves is a *snapshot* ([`Published`]): documents are
+//! rendered when an item set is published, not per request, and kept with
+//! their gzip and brotli bytes and validators, so a request is a lookup.
+//!
+//! It is meant to sit on loopback behind a reverse proxy and to stay up under
+//! misbehaving clients: a client must send its headers within
+//! `header_timeout_secs`, request heads and targets are size-limited, bodies
+//! are refused, at most `max_connections` are served at once (the rest wait in
+//! the kernel's backlog), and a shutdown signal lets requests in flight finish.
+
+mod metrics;
+mod published;
+mod respond;
+mod routes;
+mod store;
+
+pub use published::{Published, SourceStatus};
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tracing::{debug, info, warn};
+
+/// How long requests in flight get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Largest request head (request line plus headers) read into memory; a
+/// larger one is answered 431 by hyper.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 64;
+/// Pause after a failed accept (out of file descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serve `published` on `listener` until `shutdown` completes, then stop
+/// accepting and give open connections [`SHUTDOWN_GRACE`] to finish.
+pub async fn serve(
+    listener: TcpListener,
+    published: Arc<Published>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let server = &published.config.server;
+    let permits = Arc::new(Semaphore::new(server.max_connections));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(server.header_timeout_secs))
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Take a permit before accepting: over the limit, clients queue in the
+        // listen backlog instead of costing memory here.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Responses are written whole; don't let Nagle hold back the last segment.
+        let _ = stream.set_nodelay(true);
+        let state = published.clone();
+        let service = service_fn(move |req| {
+            std::future::ready(Ok::<_, Infallible>(respond::handle(&state, peer, req)))
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let metrics_owner = published.clone();
+        tokio::spawn(async move {
+            let metrics = &metrics_owner.metrics;
+            metrics.connections_total.fetch_add(1, Relaxed);
+            metrics.connections_open.fetch_add(1, Relaxed);
+            if let Err(e) = connection.await {
+                metrics.connection_errors.fetch_add(1, Relaxed);
+                debug!(%peer, error = %e, "connection closed with an error");
+            }
+            metrics.connections_open.fetch_sub(1, Relaxed);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    info!(
+        connections = graceful.count(),
+        "shutting down: waiting for requests in flight"
+    );
+    tokio::select! {
+        () = graceful.shutdown() => info!("all connections closed"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "connections still open after the grace period; closing them");
+        }
+    }
+}
+
+/// Bind `addr` and say where the server listens, in the one log line tests
+/// and scripts look for: `listening on http://ADDR/` (the bound address, so
+/// port 0 gives the port the system chose).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    info!("listening on http://{local}/");
+    Ok(listener)
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("interrupted: shutting down"),
+        () = term => info!("SIGTERM: shutting down"),
+    }
+}

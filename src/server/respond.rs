@@ -1,0 +1,613 @@
+//! Responding: one request in, one response out, synchronously. A
+//! *response* here is either a cached [`Entry`] in the coding the client
+//! accepts, a `304 Not Modified` when the client's copy is current, or a short
+//! plain-text explanation (404 with what exists, 405, 400, 413, 414).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::Full;
+use hyper::body::Body as _;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+use tracing::info;
+use url::Url;
+
+use crate::render::Site;
+use crate::views::ViewKey;
+
+use super::metrics::RouteClass;
+use super::published::{Coding, Entry, Missing, Narrowing, Published, Snapshot, SourceStatus};
+use super::routes::{self, DocRef, Route, ViewRef};
+
+pub(crate) type Body = Full<Bytes>;
+
+/// Longest request target (path and query) accepted; feed urls are short.
+const MAX_URI: usize = 2048;
+/// How many names a 404 page lists before "and N more".
+const MAX_HINTS: usize = 40;
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const NO_STORE: &str = "no-store";
+const VARY: &str = "Accept-Encoding";
+/// Pages rendered for a trusted proxy's origin differ by these headers.
+const VARY_FORWARDED: &str =
+    "Accept-Encoding, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Prefix";
+
+/// Answer `req` from `peer`, then count it and write the access log line.
+pub(crate) fn handle<B: hyper::body::Body>(
+    published: &Published,
+    peer: SocketAddr,
+    req: Request<B>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let (class, response) = respond(published, peer, &req);
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    let bytes = if req.method() == Method::HEAD {
+        0
+    } else {
+        usize::try_from(response.body().size_hint().exact().unwrap_or(0)).unwrap_or(0)
+    };
+    published.metrics.record(class, status, bytes, took);
+    if tracing::enabled!(target: "byline::access", tracing::Level::INFO) {
+        let client = client_addr(published, peer, req.headers());
+        info!(
+            target: "byline::access",
+            %client,
+            method = %req.method(),
+            path = %req.uri(),
+            status,
+            bytes,
+            micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
+    response
+}
+
+fn respond<B: hyper::body::Body>(
+    published: &Published,
+    peer: SocketAddr,
+    req: &Request<B>,
+) -> (RouteClass, Response<Body>) {
+    let method = req.method();
+    if method != Method::GET && method != Method::HEAD {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "byline: method {method} is not allowed here; feeds are read with GET or HEAD.\n"
+            ),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return (RouteClass::Other, r);
+    }
+    if !req.body().is_end_stream() {
+        return (
+            RouteClass::Other,
+            text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "byline: a GET or HEAD request carries no body.\n".into(),
+            ),
+        );
+    }
+    let uri = req.uri();
+    if uri.path().len() + uri.query().map_or(0, str::len) > MAX_URI {
+        return (
+            RouteClass::Other,
+            text(
+                StatusCode::URI_TOO_LONG,
+                format!("byline: request target longer than {MAX_URI} bytes.\n"),
+            ),
+        );
+    }
+    let snap = published.snapshot();
+    match routes::route(uri.path(), published.site.base_url.path()) {
+        Route::Doc { path, doc } => document(published, &snap, peer, req, &path, doc),
+        Route::Health => (RouteClass::Health, health(&snap)),
+        Route::Metrics => {
+            let mut r = Response::new(Full::new(Bytes::from(published.metrics.render(&snap))));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+            (RouteClass::Metrics, r)
+        }
+        Route::ToBase => {
+            let mut r = text(
+                StatusCode::MOVED_PERMANENTLY,
+                format!("byline: the index is at {}\n", published.site.base_url),
+            );
+            if let Ok(v) = HeaderValue::from_str(published.site.base_url.as_str()) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            (RouteClass::Index, r)
+        }
+        Route::NotFound { section } => (
+            RouteClass::Other,
+            not_found(published, &snap, uri.path(), section, None),
+        ),
+    }
+}
+
+fn class_of(doc: DocRef) -> RouteClass {
+    match doc {
+        DocRef::Index => RouteClass::Index,
+        DocRef::Opml => RouteClass::Opml,
+        DocRef::Feed(v, _) | DocRef::Page(v) => match v {
+            ViewRef::All => RouteClass::Feed,
+            ViewRef::Author(_) => RouteClass::Author,
+            ViewRef::Tag(_) => RouteClass::Tag,
+            ViewRef::Source(_) => RouteClass::Source,
+            ViewRef::Custom(_) => RouteClass::Custom,
+        },
+    }
+}
+
+fn document<B>(
+    published: &Published,
+    snap: &Snapshot,
+    peer: SocketAddr,
+    req: &Request<B>,
+    path: &str,
+    doc: DocRef,
+) -> (RouteClass, Response<Body>) {
+    let class = class_of(doc);
+    let narrowing = match doc {
+        DocRef::Index | DocRef::Opml => Narrowing::default(),
+        DocRef::Feed(..) | DocRef::Page(_) => {
+            match Narrowing::parse(req.uri().query(), published.config.server.max_items) {
+                Ok(n) => n,
+                Err(message) => {
+                    return (
+                        class,
+                        text(StatusCode::BAD_REQUEST, format!("byline: {message}\n")),
+                    );
+                }
+            }
+        }
+    };
+    let html = matches!(doc, DocRef::Index | DocRef::Page(_));
+    let origin = if html {
+        forwarded_site(published, peer.ip(), req.headers())
+    } else {
+        None
+    };
+    match snap.document(path, doc, &narrowing, origin.as_ref(), published) {
+        Ok(entry) => {
+            let vary = if html && !published.config.server.trusted_proxies.is_empty() {
+                VARY_FORWARDED
+            } else {
+                VARY
+            };
+            (class, send(published, req.headers(), &entry, vary))
+        }
+        Err(missing) => (
+            class,
+            not_found(published, snap, req.uri().path(), None, Some(missing)),
+        ),
+    }
+}
+
+/// The entry in the best coding the client accepts, or 304 when its copy is current.
+fn send(
+    published: &Published,
+    headers: &HeaderMap,
+    entry: &Entry,
+    vary: &'static str,
+) -> Response<Body> {
+    let wanted = negotiate(headers, entry);
+    let (coding, body, etag) = entry.representation(wanted);
+    let fresh = not_modified(headers, entry);
+    let mut r = Response::new(if fresh {
+        Full::new(Bytes::new())
+    } else {
+        Full::new(body.clone())
+    });
+    if fresh {
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+    }
+    let h = r.headers_mut();
+    if !fresh {
+        h.insert(header::CONTENT_TYPE, entry.content_type.clone());
+        if let Some(c) = coding.header() {
+            h.insert(header::CONTENT_ENCODING, c);
+        }
+    }
+    h.insert(header::ETAG, etag.clone());
+    if let Some(lm) = &entry.last_modified_header {
+        h.insert(header::LAST_MODIFIED, lm.clone());
+    }
+    h.insert(header::CACHE_CONTROL, published.cache_control.clone());
+    h.insert(header::VARY, HeaderValue::from_static(vary));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// Is the client's copy current? `If-None-Match` decides when present (any
+/// coding's tag of the same content matches; weak tags compare by value, as
+/// RFC 9110 asks for this header); otherwise `If-Modified-Since` against the
+/// newest item's time.
+fn not_modified(headers: &HeaderMap, entry: &Entry) -> bool {
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+        let Ok(inm) = inm.to_str() else { return false };
+        return inm.split(',').map(str::trim).any(|tag| {
+            if tag == "*" {
+                return true;
+            }
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            let tag = tag.trim_matches('"');
+            let tag = tag
+                .strip_suffix("-gz")
+                .or_else(|| tag.strip_suffix("-br"))
+                .unwrap_or(tag);
+            tag == entry.digest
+        });
+    }
+    let since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v.trim()).ok());
+    match (since, entry.last_modified) {
+        (Some(since), Some(modified)) => modified.timestamp() <= since.timestamp(),
+        _ => false,
+    }
+}
+
+/// Pick a coding from `Accept-Encoding` (with q-values and `*`): the highest
+/// q among those the entry has, brotli before gzip before identity on a tie.
+fn negotiate(headers: &HeaderMap, entry: &Entry) -> Coding {
+    let Some(accept) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Coding::Identity;
+    };
+    let (mut br, mut gz, mut id, mut star) = (None, None, None, None);
+    for part in accept.split(',') {
+        let mut params = part.split(';');
+        let name = params.next().unwrap_or("").trim();
+        let q = params
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case("br") {
+            br = Some(q);
+        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            gz = Some(q);
+        } else if name.eq_ignore_ascii_case("identity") {
+            id = Some(q);
+        } else if name == "*" {
+            star = Some(q);
+        }
+    }
+    let mut best = (
+        id.or(star.filter(|q| *q <= 0.0)).unwrap_or(1.0),
+        Coding::Identity,
+    );
+    for (q, coding) in [(gz.or(star), Coding::Gzip), (br.or(star), Coding::Brotli)] {
+        if let Some(q) = q
+            && q > 0.0
+            && q >= best.0
+            && entry.has(coding)
+        {
+            best = (q, coding);
+        }
+    }
+    best.1
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn text(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+    r
+}
+
+/// A 404 that says what exists instead and where the index is.
+fn not_found(
+    published: &Published,
+    snap: &Snapshot,
+    path: &str,
+    section: Option<&str>,
+    missing: Option<Missing>,
+) -> Response<Body> {
+    let (what, key) = match &missing {
+        Some(Missing::View(k)) => ("", Some(k)),
+        Some(Missing::Narrowing(k)) => ("?", Some(k)),
+        None => ("", None),
+    };
+    let (kind, slug) = match key {
+        Some(ViewKey::Author(s)) => ("author", s.as_str()),
+        Some(ViewKey::Tag(s)) => ("tag", s.as_str()),
+        Some(ViewKey::Source(s)) => ("source", s.as_str()),
+        Some(ViewKey::Custom(s)) => ("feed", s.as_str()),
+        _ => match section {
+            Some("authors") => ("author", ""),
+            Some("tags") => ("tag", ""),
+            Some("sources") => ("source", ""),
+            Some("feeds") => ("feed", ""),
+            _ => ("", ""),
+        },
+    };
+    let mut body = if kind.is_empty() {
+        format!(
+            "byline: nothing at {path}.\n\nFeeds are feed.atom, feed.rss, feed.json, \
+             authors/{{slug}}, tags/{{slug}}, sources/{{name}} and feeds/{{name}} (add .atom, \
+             .rss or .json for a feed), authors.opml for every author feed.\n"
+        )
+    } else if slug.is_empty() {
+        format!("byline: nothing at {path}: no such {kind} file.\n")
+    } else if what == "?" {
+        format!("byline: the {kind} {slug:?} named in the query does not exist here.\n")
+    } else {
+        format!("byline: no {kind} {slug:?} here.\n")
+    };
+    if !kind.is_empty() {
+        let names: Vec<String> = snap
+            .views_of(|k| match kind {
+                "author" => matches!(k, ViewKey::Author(_)),
+                "tag" => matches!(k, ViewKey::Tag(_)),
+                "source" => matches!(k, ViewKey::Source(_)),
+                _ => matches!(k, ViewKey::Custom(_)),
+            })
+            .map(|v| match &v.key {
+                ViewKey::Author(s) | ViewKey::Tag(s) | ViewKey::Source(s) | ViewKey::Custom(s) => {
+                    s.clone()
+                }
+                ViewKey::All => String::new(),
+            })
+            .collect();
+        if names.is_empty() {
+            body.push_str(&format!("\nThere are no {kind}s yet.\n"));
+        } else {
+            let shown: Vec<&str> = names.iter().take(MAX_HINTS).map(String::as_str).collect();
+            body.push_str(&format!("\n{kind}s here: {}", shown.join(", ")));
+            if names.len() > shown.len() {
+                body.push_str(&format!(" … and {} more", names.len() - shown.len()));
+            }
+            body.push('\n');
+        }
+    }
+    body.push_str(&format!(
+        "\nEvery feed is listed on the index: {}\n",
+        published.site.base_url
+    ));
+    text(StatusCode::NOT_FOUND, body)
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    /// `ok`, `degraded` (some source failed) or `failing` (every source failed).
+    status: &'a str,
+    items: usize,
+    published_at: DateTime<Utc>,
+    sources: &'a [SourceStatus],
+}
+
+/// `/healthz`: per-source state as JSON; 503 when every source failed.
+fn health(snap: &Snapshot) -> Response<Body> {
+    let failed = snap.sources.iter().filter(|s| !s.healthy()).count();
+    let status = if failed == 0 {
+        "ok"
+    } else if failed == snap.sources.len() {
+        "failing"
+    } else {
+        "degraded"
+    };
+    let report = Health {
+        status,
+        items: snap.store.len(),
+        published_at: snap.published_at,
+        sources: &snap.sources,
+    };
+    let body = serde_json::to_vec_pretty(&report).unwrap_or_default();
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    if status == "failing" {
+        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+    r
+}
+
+fn trusted(published: &Published, peer: IpAddr) -> bool {
+    published
+        .config
+        .server
+        .trusted_proxies
+        .iter()
+        .any(|r| r.contains(peer))
+}
+
+fn first_value<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<&'h str> {
+    let v = headers.get(HeaderName::from_static(name))?.to_str().ok()?;
+    let first = v.split(',').next()?.trim();
+    (!first.is_empty()).then_some(first)
+}
+
+/// The client for the access log: the peer, or for a trusted proxy the
+/// address it saw (the last `X-Forwarded-For` entry).
+fn client_addr(published: &Published, peer: SocketAddr, headers: &HeaderMap) -> String {
+    let forwarded = headers
+        .get(HeaderName::from_static("x-forwarded-for"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| v.parse::<IpAddr>().is_ok());
+    match forwarded {
+        Some(v) if trusted(published, peer.ip()) => v.to_owned(),
+        _ => peer.ip().to_string(),
+    }
+}
+
+/// The public url a trusted proxy says it serves us at, when it differs from
+/// `base_url`: HTML pages (never feeds, whose self links must stay stable)
+/// then link to that origin.
+fn forwarded_site(published: &Published, peer: IpAddr, headers: &HeaderMap) -> Option<Site> {
+    if !trusted(published, peer) {
+        return None;
+    }
+    let proto = first_value(headers, "x-forwarded-proto")
+        .filter(|p| p.eq_ignore_ascii_case("http") || p.eq_ignore_ascii_case("https"));
+    let host = first_value(headers, "x-forwarded-host").filter(|h| {
+        h.len() <= 255
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    });
+    let prefix = first_value(headers, "x-forwarded-prefix").filter(|p| {
+        p.len() <= 200
+            && p.starts_with('/')
+            && !p.contains("..")
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
+    });
+    if proto.is_none() && host.is_none() && prefix.is_none() {
+        return None;
+    }
+    let base = &published.site.base_url;
+    let scheme = proto.map_or_else(|| base.scheme().to_owned(), str::to_ascii_lowercase);
+    let host = match host {
+        Some(h) => h.to_owned(),
+        None => match (base.host_str(), base.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            _ => return None,
+        },
+    };
+    let path = match prefix {
+        Some(p) => format!("{}/", p.trim_end_matches('/')),
+        None => base.path().to_owned(),
+    };
+    let url = Url::parse(&format!("{scheme}://{host}{path}")).ok()?;
+    (url != *base).then(|| Site {
+        base_url: url,
+        title: published.site.title.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site::Document;
+
+    fn entry(body: &str) -> Entry {
+        Entry::new(Document {
+            path: "authors/a.atom".into(),
+            content_type: "application/atom+xml; charset=utf-8",
+            body: body.to_owned(),
+            last_modified: DateTime::parse_from_rfc3339("2022-05-21T11:43:21+09:00")
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+        })
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                HeaderName::from_static(k),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn negotiates_q_values() {
+        let e = entry(&"<entry>repeated text</entry>".repeat(100));
+        let pick = |ae: &str| negotiate(&headers(&[("accept-encoding", ae)]), &e);
+        assert_eq!(negotiate(&HeaderMap::new(), &e), Coding::Identity);
+        assert_eq!(pick("gzip, deflate, br"), Coding::Brotli);
+        assert_eq!(pick("gzip"), Coding::Gzip);
+        assert_eq!(pick("br;q=0.5, gzip"), Coding::Gzip);
+        assert_eq!(pick("br;q=0, gzip;q=0"), Coding::Identity);
+        assert_eq!(pick("*"), Coding::Brotli);
+        assert_eq!(pick("deflate"), Coding::Identity);
+        assert_eq!(pick("GZIP;q=0.8, identity;q=0.5"), Coding::Gzip);
+        // Nothing worth compressing: identity whatever is asked.
+        let tiny = entry("<x/>");
+        assert_eq!(
+            negotiate(&headers(&[("accept-encoding", "br")]), &tiny),
+            Coding::Identity
+        );
+    }
+
+    #[test]
+    fn conditional_requests() {
+        let e = entry(&"<entry>repeated text</entry>".repeat(100));
+        let tag = format!("\"{}\"", e.digest);
+        let check = |pairs: &[(&'static str, &str)]| not_modified(&headers(pairs), &e);
+        assert!(check(&[("if-none-match", &tag)]));
+        assert!(check(&[("if-none-match", &format!("\"x\", W/{tag}"))]));
+        assert!(check(&[("if-none-match", &format!("\"{}-gz\"", e.digest))]));
+        assert!(check(&[("if-none-match", "*")]));
+        assert!(!check(&[("if-none-match", "\"0123\"")]));
+        let lm = e.last_modified_header.as_ref().unwrap().to_str().unwrap();
+        assert_eq!(lm, "Sat, 21 May 2022 02:43:21 GMT");
+        assert!(check(&[("if-modified-since", lm)]));
+        assert!(check(&[(
+            "if-modified-since",
+            "Sun, 22 May 2022 00:00:00 GMT"
+        )]));
+        assert!(!check(&[(
+            "if-modified-since",
+            "Sat, 21 May 2022 02:43:20 GMT"
+        )]));
+        assert!(!check(&[("if-modified-since", "yesterday")]));
+        // If-None-Match wins over If-Modified-Since.
+        assert!(!check(&[
+            ("if-none-match", "\"other\""),
+            ("if-modified-since", lm)
+        ]));
+    }
+
+    #[test]
+    fn codings_round_trip_and_tags_differ() {
+        use std::io::Read;
+        let body = "<feed>ünïcode &amp; text</feed>".repeat(200);
+        let e = entry(&body);
+        let (c, gz, gz_tag) = e.representation(Coding::Gzip);
+        assert_eq!(c, Coding::Gzip);
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let (c, br, br_tag) = e.representation(Coding::Brotli);
+        assert_eq!(c, Coding::Brotli);
+        let mut out = String::new();
+        brotli::Decompressor::new(&br[..], 4096)
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let (_, id, id_tag) = e.representation(Coding::Identity);
+        assert_eq!(&id[..], body.as_bytes());
+        assert!(gz.len() < id.len() && br.len() < id.len());
+        assert_ne!(gz_tag, br_tag);
+        assert_ne!(gz_tag, id_tag);
+        // The tag depends on the content only: the same body gives the same tag.
+        assert_eq!(entry(&body).digest, e.digest);
+        assert_ne!(entry(&format!("{body} ")).digest, e.digest);
+    }
+}
