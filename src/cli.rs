@@ -9,11 +9,13 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing::{error, info};
 
-use crate::config::Config;
+use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::pipeline::{self, SourceRead};
+use crate::refresh;
 use crate::server::{self, Published, SourceStatus};
 use crate::site;
+use crate::store::Store;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
 #[derive(Debug, Parser)]
@@ -58,6 +60,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Refresh source(s) into the store once, then exit (for cron).
+    ///
+    /// Fetches conditionally, stores new and edited items, keeps what rolled
+    /// off the listings, records each fetch. Exits 2 when a source failed.
+    Refresh {
+        /// Only this source (default: all).
+        source: Option<String>,
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// Sources refreshed at once (requests per host stay limited).
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+    },
+    /// Import saved pages (such as text dumps) of a source into the store.
+    Ingest {
+        /// The source whose adapter reads the files.
+        #[arg(long)]
+        source: String,
+        /// Saved pages, read in order as one listing.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// The url the pages were saved from (default: the source's first url).
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// The day the pages were saved (YYYY-MM-DD), if they do not say.
+        #[arg(long)]
+        captured: Option<chrono::NaiveDate>,
+    },
     /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
     ///
     /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
@@ -92,6 +124,18 @@ pub fn main() -> ExitCode {
                 config,
                 json,
             } => check(&config, source.as_deref(), json).await,
+            Command::Refresh {
+                source,
+                config,
+                jobs,
+            } => refresh(&config, source.as_deref(), jobs).await,
+            Command::Ingest {
+                source,
+                files,
+                config,
+                url,
+                captured,
+            } => ingest(&config, &source, &files, url.as_ref(), captured).await,
             Command::Serve { config, listen } => serve(&config, listen).await,
         }
     });
@@ -125,13 +169,17 @@ fn load(config: &Path) -> Result<Config, String> {
     Config::load(config).map_err(|e| e.to_string())
 }
 
-fn fetcher() -> Result<Fetcher, String> {
-    Fetcher::new(FetchOptions::default()).map_err(|e| e.to_string())
+fn fetcher(config: &Config) -> Result<Fetcher, String> {
+    let mut options = FetchOptions::default();
+    if let Some(ua) = &config.user_agent {
+        options.user_agent = ua.clone();
+    }
+    Fetcher::new(options).map_err(|e| e.to_string())
 }
 
 async fn build(config_path: &Path, out: &Path) -> Result<ExitCode, String> {
     let config = load(config_path)?;
-    let reads = pipeline::read_all(&config, &fetcher()?, chrono::Utc::now()).await;
+    let reads = pipeline::read_all(&config, &fetcher(&config)?, chrono::Utc::now()).await;
     report_problems(&reads);
     let copies: Vec<_> = reads.iter().flat_map(|r| r.items.iter().cloned()).collect();
     let items = pipeline::merged(&config, copies);
@@ -169,7 +217,7 @@ async fn serve(
         })?,
     };
     let now = chrono::Utc::now();
-    let reads = pipeline::read_all(&config, &fetcher()?, now).await;
+    let reads = pipeline::read_all(&config, &fetcher(&config)?, now).await;
     report_problems(&reads);
     let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
     // Move the items out of the reads: one copy of a large set is enough.
@@ -228,7 +276,7 @@ async fn check(config_path: &Path, only: Option<&str>, json: bool) -> Result<Exi
             names.join(", ")
         ));
     }
-    let fetcher = fetcher()?;
+    let fetcher = fetcher(&config)?;
     let now = chrono::Utc::now();
     let mut ok = true;
     let mut all = Vec::new();
@@ -321,4 +369,134 @@ fn print_table(out: &mut impl Write, read: &SourceRead) -> std::io::Result<()> {
         writeln!(out, "  error: {e}")?;
     }
     writeln!(out)
+}
+
+/// The sources `only` names (all when `None`), or an error listing the names.
+fn pick<'a>(
+    config: &'a Config,
+    config_path: &Path,
+    only: Option<&str>,
+) -> Result<Vec<&'a SourceConfig>, String> {
+    let sources: Vec<_> = config
+        .sources
+        .iter()
+        .filter(|s| only.is_none_or(|o| s.name == o))
+        .collect();
+    if sources.is_empty() {
+        let names: Vec<_> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        return Err(format!(
+            "{}: no source named {:?}; sources are: {}",
+            config_path.display(),
+            only.unwrap_or_default(),
+            names.join(", ")
+        ));
+    }
+    Ok(sources)
+}
+
+async fn open_store(config: &Config) -> Result<Store, String> {
+    let path = config.store.path.clone();
+    tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .map_err(|e| format!("store task failed: {e}"))?
+        .map_err(|e| e.to_string())
+}
+
+async fn refresh(config_path: &Path, only: Option<&str>, jobs: usize) -> Result<ExitCode, String> {
+    let config = Arc::new(load(config_path)?);
+    let names: Vec<String> = pick(&config, config_path, only)?
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let store = open_store(&config).await?;
+    let fetcher = fetcher(&config)?;
+    let now = chrono::Utc::now();
+    let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, name) in names.into_iter().enumerate() {
+        let (config, store, fetcher, slots) = (
+            config.clone(),
+            store.clone(),
+            fetcher.clone(),
+            slots.clone(),
+        );
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await.ok();
+            let source = config.sources.iter().find(|s| s.name == name)?;
+            let outcome = refresh::refresh_source(&store, &config, source, &fetcher, now).await;
+            Some((index, outcome))
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Some(o)) => outcomes.push(o),
+            Ok(None) => {}
+            Err(e) => return Err(format!("refresh task failed: {e}")),
+        }
+    }
+    outcomes.sort_by_key(|(index, _)| *index);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0;
+    for (_, o) in &outcomes {
+        failed += usize::from(o.failed());
+        print_outcome(&mut out, o).map_err(|e| e.to_string())?;
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        error!(
+            failed,
+            "some sources could not be refreshed; their stored items are kept"
+        );
+        ExitCode::from(2)
+    })
+}
+
+async fn ingest(
+    config_path: &Path,
+    source: &str,
+    files: &[PathBuf],
+    url: Option<&url::Url>,
+    captured: Option<chrono::NaiveDate>,
+) -> Result<ExitCode, String> {
+    let config = load(config_path)?;
+    let sources = pick(&config, config_path, Some(source))?;
+    let Some(source) = sources.first() else {
+        return Err(format!("no source named {source:?}"));
+    };
+    let store = open_store(&config).await?;
+    let now = chrono::Utc::now();
+    let outcome = refresh::ingest_files(&store, &config, source, files, url, captured, now).await;
+    let stdout = std::io::stdout();
+    print_outcome(&mut stdout.lock(), &outcome).map_err(|e| e.to_string())?;
+    Ok(if outcome.failed() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_outcome(out: &mut impl Write, o: &refresh::RefreshOutcome) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}: {} page(s) read, {} not modified; {} new, {} updated, {} unchanged, {} removed; {} warning(s), {} error(s)",
+        o.source,
+        o.pages,
+        o.not_modified,
+        o.stats.new,
+        o.stats.updated,
+        o.stats.unchanged,
+        o.removed,
+        o.warnings.len(),
+        o.errors.len()
+    )?;
+    for w in &o.warnings {
+        writeln!(out, "  warning: {w}")?;
+    }
+    for e in &o.errors {
+        writeln!(out, "  error: {e}")?;
+    }
+    Ok(())
 }

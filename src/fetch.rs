@@ -2,11 +2,23 @@
 //!
 //! A *fetch* knows nothing of what the bytes mean. It keeps the network polite
 //! and bounded: timeouts on connect and on the whole request, a redirect limit,
-//! a cap on the body size, compressed transfer and a descriptive User-Agent.
+//! a cap on the body size, compressed transfer, a descriptive User-Agent, at
+//! most a few requests to one host at a time, and patience with a server that
+//! is busy (429 and 5xx are retried after its `Retry-After`, or after an
+//! exponential backoff with jitter, within a bounded number of attempts and a
+//! bounded total time). A fetch can be *conditional*: given the validators of
+//! the last response (ETag, Last-Modified) it may end in "not modified", which
+//! costs no body and no parse. Local files answer the same way, with their
+//! size and modification time as validators.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::Location;
@@ -15,10 +27,30 @@ use crate::config::Location;
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
     pub connect_timeout: Duration,
+    /// The whole request: connect, headers and body. Bounds a slow drip.
     pub timeout: Duration,
     pub max_body_bytes: usize,
     pub max_redirects: usize,
     pub user_agent: String,
+    /// Requests in flight to one host (host and port) at once.
+    pub per_host: usize,
+    /// Attempts per fetch, the first included, for 429 and 5xx answers.
+    pub max_attempts: u32,
+    /// The first backoff; each further one doubles, with jitter.
+    pub backoff: Duration,
+    /// The most time a fetch may spend waiting between attempts in total; a
+    /// `Retry-After` beyond it ends the fetch at once with its error.
+    pub retry_budget: Duration,
+}
+
+impl FetchOptions {
+    /// byline's own User-Agent: name, version and where to read about it.
+    pub fn default_user_agent() -> String {
+        format!(
+            "byline/{} (feed generator; +https://github.com/byline-feeds/byline)",
+            env!("CARGO_PKG_VERSION")
+        )
+    }
 }
 
 impl Default for FetchOptions {
@@ -28,10 +60,11 @@ impl Default for FetchOptions {
             timeout: Duration::from_secs(30),
             max_body_bytes: 10 * 1024 * 1024,
             max_redirects: 5,
-            user_agent: format!(
-                "byline/{} (feed generator; +https://github.com/byline-feeds/byline)",
-                env!("CARGO_PKG_VERSION")
-            ),
+            user_agent: FetchOptions::default_user_agent(),
+            per_host: 2,
+            max_attempts: 3,
+            backoff: Duration::from_secs(1),
+            retry_budget: Duration::from_secs(60),
         }
     }
 }
@@ -43,6 +76,31 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// The url after redirects, for http inputs.
     pub final_url: Option<Url>,
+    /// Validators to send next time (for a file: derived from size and mtime).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The validators of an earlier response, for a conditional fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
+/// How a conditional fetch ended.
+#[derive(Debug, Clone)]
+pub enum Conditional {
+    /// New bytes.
+    Modified(Fetched),
+    /// Unchanged since the validators given: no body was transferred.
+    NotModified,
 }
 
 /// Why a fetch failed, naming what was fetched.
@@ -56,15 +114,39 @@ pub enum FetchError {
     },
     #[error("{url}: {message}")]
     Http { url: String, message: String },
+    #[error("{url}: HTTP {status}{}", retry_note(*.attempts, *.retry_after))]
+    Status {
+        url: String,
+        status: u16,
+        attempts: u32,
+        /// What the server's last `Retry-After` asked for, if anything.
+        retry_after: Option<Duration>,
+    },
     #[error("{place}: body is larger than the limit of {limit} bytes")]
     TooLarge { place: String, limit: usize },
 }
 
-/// Fetches inputs; holds one HTTP client so connections are reused.
+fn retry_note(attempts: u32, retry_after: Option<Duration>) -> String {
+    let mut note = String::new();
+    if attempts > 1 {
+        note.push_str(&format!(" after {attempts} attempts"));
+    }
+    if let Some(wait) = retry_after {
+        note.push_str(&format!(
+            " (Retry-After {}s; not retried within the retry budget)",
+            wait.as_secs()
+        ));
+    }
+    note
+}
+
+/// Fetches inputs; holds one HTTP client so connections are reused, and the
+/// per-host limits. Clones share both.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     options: FetchOptions,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl Fetcher {
@@ -79,58 +161,155 @@ impl Fetcher {
                 url: "(client)".into(),
                 message: e.to_string(),
             })?;
-        Ok(Fetcher { client, options })
+        Ok(Fetcher {
+            client,
+            options,
+            hosts: Arc::default(),
+        })
+    }
+
+    pub fn options(&self) -> &FetchOptions {
+        &self.options
     }
 
     /// The bytes at `location`.
     pub async fn fetch(&self, location: &Location) -> Result<Fetched, FetchError> {
-        match location {
-            Location::File(path) => self.fetch_file(path).await,
-            Location::Http(url) => self.fetch_http(url).await,
+        match self.fetch_if(location, &Validators::default()).await? {
+            Conditional::Modified(f) => Ok(f),
+            // Without validators nothing can be "not modified"; a server that
+            // says so anyway gave no body.
+            Conditional::NotModified => Err(FetchError::Http {
+                url: display(location),
+                message: "HTTP 304 Not Modified to an unconditional request".to_owned(),
+            }),
         }
     }
 
-    async fn fetch_file(&self, path: &Path) -> Result<Fetched, FetchError> {
+    /// The bytes at `location`, unless they are unchanged since `validators`.
+    pub async fn fetch_if(
+        &self,
+        location: &Location,
+        validators: &Validators,
+    ) -> Result<Conditional, FetchError> {
+        match location {
+            Location::File(path) => self.fetch_file(path, validators).await,
+            Location::Http(url) => self.fetch_http(url, validators).await,
+        }
+    }
+
+    async fn fetch_file(
+        &self,
+        path: &Path,
+        validators: &Validators,
+    ) -> Result<Conditional, FetchError> {
         let place = path.display().to_string();
-        let meta = tokio::fs::metadata(path)
-            .await
-            .map_err(|source| FetchError::File {
-                path: place.clone(),
-                source,
-            })?;
+        let io = |source| FetchError::File {
+            path: place.clone(),
+            source,
+        };
+        let meta = tokio::fs::metadata(path).await.map_err(io)?;
+        let (etag, last_modified) = file_validators(&meta);
+        if !validators.is_empty()
+            && validators.etag == etag
+            && validators.last_modified == last_modified
+        {
+            return Ok(Conditional::NotModified);
+        }
         if meta.len() > self.options.max_body_bytes as u64 {
             return Err(FetchError::TooLarge {
                 place,
                 limit: self.options.max_body_bytes,
             });
         }
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|source| FetchError::File {
-                path: place.clone(),
-                source,
-            })?;
-        Ok(Fetched {
+        let bytes = tokio::fs::read(path).await.map_err(io)?;
+        Ok(Conditional::Modified(Fetched {
             bytes,
             content_type: None,
             final_url: None,
-        })
+            etag,
+            last_modified,
+        }))
     }
 
-    async fn fetch_http(&self, url: &Url) -> Result<Fetched, FetchError> {
+    async fn fetch_http(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Conditional, FetchError> {
+        let started = Instant::now();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (status, retry_after) = match self.attempt(url, validators).await? {
+                Attempt::Done(result) => return Ok(result),
+                Attempt::Busy {
+                    status,
+                    retry_after,
+                } => (status, retry_after),
+            };
+            let give_up = |retry_after| FetchError::Status {
+                url: url.to_string(),
+                status,
+                attempts: attempt,
+                retry_after,
+            };
+            if attempt >= self.options.max_attempts {
+                return Err(give_up(None));
+            }
+            let wait = match retry_after {
+                Some(w) => w,
+                None => backoff(self.options.backoff, attempt),
+            };
+            if waited + wait > self.options.retry_budget {
+                return Err(give_up(retry_after));
+            }
+            tracing::debug!(%url, status, attempt, wait_ms = wait.as_millis() as u64, "server busy; retrying");
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            // Keep the whole fetch bounded even if the server is slow to answer.
+            if started.elapsed() > self.options.timeout + self.options.retry_budget {
+                return Err(give_up(None));
+            }
+        }
+    }
+
+    /// One request, holding a slot of the host's limit until its body is read.
+    async fn attempt(&self, url: &Url, validators: &Validators) -> Result<Attempt, FetchError> {
         let err = |message: String| FetchError::Http {
             url: url.to_string(),
             message,
         };
-        let mut response = self
-            .client
-            .get(url.clone())
-            .send()
+        let host = self.host_limit(url);
+        let _slot = host
+            .acquire()
             .await
-            .map_err(|e| err(describe(&e)))?;
+            .map_err(|_| err("host limit closed".to_owned()))?;
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut response = request.send().await.map_err(|e| err(describe(&e)))?;
         let status = response.status();
+        if status == StatusCode::NOT_MODIFIED && !validators.is_empty() {
+            return Ok(Attempt::Done(Conditional::NotModified));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Ok(Attempt::Busy {
+                status: status.as_u16(),
+                retry_after: retry_after(response.headers(), SystemTime::now()),
+            });
+        }
         if !status.is_success() {
-            return Err(err(format!("HTTP {status}")));
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+                attempts: 1,
+                retry_after: None,
+            });
         }
         let limit = self.options.max_body_bytes;
         if response.content_length().is_some_and(|n| n > limit as u64) {
@@ -139,11 +318,16 @@ impl Fetcher {
                 limit,
             });
         }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let text_header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = text_header(header::CONTENT_TYPE);
+        let etag = text_header(header::ETAG);
+        let last_modified = text_header(header::LAST_MODIFIED);
         let final_url = Some(response.url().clone());
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| err(describe(&e)))? {
@@ -155,11 +339,79 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched {
+        Ok(Attempt::Done(Conditional::Modified(Fetched {
             bytes,
             content_type,
             final_url,
-        })
+            etag,
+            last_modified,
+        })))
+    }
+
+    /// The semaphore of `url`'s host and port, made on first use.
+    fn host_limit(&self, url: &Url) -> Arc<Semaphore> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        hosts
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.options.per_host.max(1))))
+            .clone()
+    }
+}
+
+enum Attempt {
+    Done(Conditional),
+    /// 429 or 5xx: worth another try later.
+    Busy {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The wait before attempt `attempt + 1`: `base * 2^(attempt-1)`, scaled by a
+/// random factor in [0.5, 1) so many clients do not come back in step.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let full = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    full.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
+/// `Retry-After` as seconds or as an HTTP date (relative to `now`).
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A file's validators: an ETag from size and modification time to the
+/// nanosecond (a rewrite within one second still changes it), and the
+/// modification time as an HTTP date.
+fn file_validators(meta: &std::fs::Metadata) -> (Option<String>, Option<String>) {
+    let Ok(modified) = meta.modified() else {
+        return (None, None);
+    };
+    let nanos = modified
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (
+        Some(format!("\"{:x}-{nanos:x}\"", meta.len())),
+        Some(httpdate::fmt_http_date(modified)),
+    )
+}
+
+fn display(location: &Location) -> String {
+    match location {
+        Location::File(p) => p.display().to_string(),
+        Location::Http(u) => u.to_string(),
     }
 }
 
@@ -182,4 +434,35 @@ fn root_cause(e: &dyn std::error::Error) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_or_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h, now), None);
+        h.insert(header::RETRY_AFTER, "120".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        h.insert(header::RETRY_AFTER, later.parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
+        h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..=4 {
+            let full = base * (1 << (attempt - 1));
+            let wait = backoff(base, attempt);
+            assert!(wait >= full / 2 && wait < full, "{attempt}: {wait:?}");
+        }
+        // Far attempts saturate instead of overflowing.
+        assert!(backoff(base, 200) > Duration::ZERO);
+    }
 }

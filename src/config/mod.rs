@@ -47,6 +47,9 @@ pub struct Config {
     pub base_url: Url,
     pub tracking_params: Vec<String>,
     pub server: ServerConfig,
+    pub store: StoreConfig,
+    /// `User-Agent` of every HTTP request; `None` for byline's own.
+    pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,
     /// `[[author]]`: one identity per person across sources.
     pub authors: Vec<AuthorIdentity>,
@@ -123,6 +126,23 @@ impl IpRange {
     }
 }
 
+/// `[store]`: where fetched items are kept between refreshes.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The SQLite file, resolved against the config folder.
+    pub path: PathBuf,
+}
+
+/// How much history of a source the store keeps. Items in the source's
+/// latest listing are always kept, whatever the limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many items (newest first).
+    pub max_items: Option<usize>,
+    /// Drop items published (or, undated, first seen) longer ago than this.
+    pub max_age_days: Option<u32>,
+}
+
 /// Which adapter reads a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,6 +169,7 @@ pub struct SourceConfig {
     /// Zone of dates that carry none ("May 20, 2022").
     pub timezone: Tz,
     pub html: Option<HtmlConfig>,
+    pub retention: Retention,
     /// Tags every item of the source gets.
     pub default_tags: Vec<String>,
 }
@@ -192,6 +213,9 @@ struct RawConfig {
     tracking_params: Vec<String>,
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    store: RawStore,
+    user_agent: Option<Spanned<String>>,
     #[serde(default, rename = "source")]
     sources: Vec<Spanned<RawSource>>,
     #[serde(default, rename = "author")]
@@ -216,6 +240,12 @@ struct RawServer {
     cache_mb: Option<Spanned<u32>>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSource {
@@ -226,6 +256,8 @@ struct RawSource {
     inputs: Spanned<Vec<Spanned<RawInput>>>,
     timezone: Option<Spanned<String>>,
     html: Option<Spanned<html::RawHtml>>,
+    retention_max_items: Option<Spanned<usize>>,
+    retention_max_age_days: Option<Spanned<u32>>,
     #[serde(default)]
     tags: Vec<String>,
 }
@@ -325,6 +357,23 @@ impl Config {
             sources.push(source);
         }
 
+        let user_agent = match raw.user_agent {
+            // A header value must be visible ASCII; catch it here, not at the first fetch.
+            Some(ua)
+                if ua.get_ref().is_empty()
+                    || !ua.get_ref().chars().all(|c| (' '..='~').contains(&c)) =>
+            {
+                return Err(loc.error(
+                    ua.span(),
+                    format!(
+                        "user_agent: expected non-empty printable ASCII, got {:?}",
+                        ua.get_ref()
+                    ),
+                ));
+            }
+            ua => ua.map(Spanned::into_inner),
+        };
+        let store_path = PathBuf::from(raw.store.path.unwrap_or_else(|| "byline.db".to_owned()));
         let authors = raw
             .authors
             .into_iter()
@@ -359,6 +408,14 @@ impl Config {
             title: raw.title.unwrap_or_else(|| "byline".to_owned()),
             base_url,
             tracking_params: raw.tracking_params,
+            store: StoreConfig {
+                path: if store_path.is_absolute() {
+                    store_path
+                } else {
+                    dir.join(store_path)
+                },
+            },
+            user_agent,
             server: check_server(raw.server, &loc)?,
             sources,
         })
@@ -492,6 +549,27 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
         ));
     }
 
+    let retention = Retention {
+        max_items: match raw.retention_max_items {
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(loc.error(
+                    n.span(),
+                    format!("source {name:?}: retention_max_items: expected at least 1 (leave it out to keep everything)"),
+                ));
+            }
+            n => n.map(Spanned::into_inner),
+        },
+        max_age_days: match raw.retention_max_age_days {
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(loc.error(
+                    n.span(),
+                    format!("source {name:?}: retention_max_age_days: expected at least 1 (leave it out to keep everything)"),
+                ));
+            }
+            n => n.map(Spanned::into_inner),
+        },
+    };
+
     Ok(SourceConfig {
         title: raw.title.unwrap_or_else(|| name.clone()),
         name,
@@ -500,6 +578,7 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
         inputs,
         timezone,
         html,
+        retention,
         default_tags: raw.tags,
     })
 }
@@ -616,6 +695,50 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
             "https://x.example/news/"
         );
         assert_eq!(s.inputs[1].captured, NaiveDate::from_ymd_opt(2021, 3, 4));
+    }
+
+    #[test]
+    fn store_retention_and_user_agent() {
+        let c = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\n").unwrap();
+        assert_eq!(c.store.path, Path::new("/etc/byline/byline.db"));
+        assert_eq!(c.user_agent, None);
+        assert_eq!(c.sources[0].retention, Retention::default());
+
+        let c = parse(
+            "user_agent = \"me/1.0 (+mailto:me@example.org)\"\n[store]\npath = \"/var/lib/byline/x.db\"\n\
+             [[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\n\
+             retention_max_items = 500\nretention_max_age_days = 30\n",
+        )
+        .unwrap();
+        assert_eq!(c.store.path, Path::new("/var/lib/byline/x.db"));
+        assert_eq!(
+            c.user_agent.as_deref(),
+            Some("me/1.0 (+mailto:me@example.org)")
+        );
+        assert_eq!(
+            c.sources[0].retention,
+            Retention {
+                max_items: Some(500),
+                max_age_days: Some(30)
+            }
+        );
+
+        let e = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\nretention_max_items = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:5:") && e.contains("retention_max_items"),
+            "{e}"
+        );
+        let e = parse("user_agent = \"caf\u{e9}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:1:") && e.contains("user_agent"),
+            "{e}"
+        );
+        let e = parse("[store]\nfile = \"x\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("feeds.toml:2:") && e.contains("file"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,117 @@
+//! Schema migrations: the store's tables, one function per version.
+//!
+//! A *version* is the number in SQLite's `PRAGMA user_version`: 0 for a new
+//! file, then the number of migrations applied. Each migration runs in its own
+//! transaction together with the version bump, so a crash leaves the file at
+//! one version or the next, never between. Never edit a released migration:
+//! add the next one.
+
+use rusqlite::Transaction;
+
+/// Migration `n` (0-based) takes the schema from version `n` to `n + 1`.
+pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1];
+
+/// The version this build writes.
+pub(crate) fn latest() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Version 1: items, their author and tag keys, sources and fetch state.
+///
+/// Feed order is `day DESC, seq DESC, position, at DESC, key`: newest day
+/// first; within a day, the items of a newer listing first, then listing
+/// order, then time. The join tables repeat those columns so a per-author or
+/// per-tag feed of N items reads N index entries, whatever the store's size.
+fn v1(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE items (
+            key            INTEGER PRIMARY KEY,
+            id             TEXT NOT NULL UNIQUE,   -- the model's stable id
+            source         TEXT NOT NULL,          -- the source that stored it first
+            also_in        TEXT NOT NULL DEFAULT '[]', -- JSON: other sources that carried it
+            url            TEXT,
+            title          TEXT NOT NULL,
+            summary        TEXT,
+            authors        TEXT NOT NULL,          -- JSON [{name, slug, url}], byline order
+            tags           TEXT NOT NULL,          -- JSON [{name, slug}]
+            image          TEXT,
+            published_kind TEXT CHECK (published_kind IN ('date', 'datetime')),
+            published      TEXT,                   -- YYYY-MM-DD or RFC 3339 as given
+            published_zone TEXT,                   -- IANA zone of a date
+            updated        TEXT,                   -- RFC 3339
+            day            INTEGER,                -- published day, days from CE; NULL undated
+            seq            INTEGER NOT NULL,       -- the listing that placed it
+            position       INTEGER NOT NULL,       -- its place in that listing
+            at             INTEGER,                -- published instant, unix seconds
+            stable_instant TEXT,                   -- RFC 3339, fixed at first sight
+            first_seen     INTEGER NOT NULL,       -- unix milliseconds
+            last_seen      INTEGER NOT NULL,       -- unix milliseconds
+            content_hash   TEXT NOT NULL
+        );
+        CREATE INDEX items_feed ON items (day DESC, seq DESC, position, at DESC, key);
+        CREATE INDEX items_source_feed ON items (source, day DESC, seq DESC, position, at DESC, key);
+
+        CREATE TABLE item_authors (
+            item     INTEGER NOT NULL REFERENCES items (key) ON DELETE CASCADE,
+            slug     TEXT NOT NULL,
+            day      INTEGER,
+            seq      INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            at       INTEGER,
+            PRIMARY KEY (item, slug)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_authors_feed ON item_authors (slug, day DESC, seq DESC, position, at DESC, item);
+
+        CREATE TABLE item_tags (
+            item     INTEGER NOT NULL REFERENCES items (key) ON DELETE CASCADE,
+            slug     TEXT NOT NULL,
+            day      INTEGER,
+            seq      INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            at       INTEGER,
+            PRIMARY KEY (item, slug)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_tags_feed ON item_tags (slug, day DESC, seq DESC, position, at DESC, item);
+
+        -- Every source that carried an item (its own and also_in): a source's
+        -- feed lists what was read from it, as in a build.
+        CREATE TABLE item_sources (
+            item     INTEGER NOT NULL REFERENCES items (key) ON DELETE CASCADE,
+            slug     TEXT NOT NULL,                -- the source name
+            day      INTEGER,
+            seq      INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            at       INTEGER,
+            PRIMARY KEY (item, slug)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_sources_feed ON item_sources (slug, day DESC, seq DESC, position, at DESC, item);
+
+        -- One row per source that has stored a listing: the items of the
+        -- newest (last seen at its time) are never trimmed by retention.
+        CREATE TABLE sources (
+            name        TEXT PRIMARY KEY,
+            latest_seen INTEGER NOT NULL       -- unix milliseconds
+        ) WITHOUT ROWID;
+
+        CREATE TABLE counters (
+            name  TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO counters (name, value) VALUES ('seq', 0);
+
+        CREATE TABLE fetch_state (
+            source               TEXT NOT NULL,
+            url                  TEXT NOT NULL,
+            etag                 TEXT,
+            last_modified        TEXT,
+            last_success         INTEGER,          -- unix milliseconds
+            last_error           TEXT,
+            last_error_at        INTEGER,          -- unix milliseconds
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            warnings             TEXT,             -- of the last read, one per line
+            PRIMARY KEY (source, url)
+        ) WITHOUT ROWID;
+        ",
+    )
+}
