@@ -91,11 +91,11 @@ mod tests {
         let c = Canonicalizer::default();
         assert_eq!(
             canonicalize(
-                "HTTPS://WWW.NKNews.org:443/2022/05/x/?utm_source=a&utm_medium=rss&id=3#top",
+                "HTTPS://WWW.News.example:443/2022/05/x/?utm_source=a&utm_medium=rss&id=3#top",
                 &c
             )
             .as_deref(),
-            Some("https://www.nknews.org/2022/05/x/?id=3")
+            Some("https://www.news.example/2022/05/x/?id=3")
         );
         assert_eq!(
             canonicalize("https://a.example/x?fbclid=1&UTM_Campaign=z", &c).as_deref(),
@@ -111,15 +111,15 @@ mod tests {
 
     #[test]
     fn resolves_relative_forms() {
-        let base = Url::parse("https://www.nknews.org/category/news/").unwrap();
+        let base = Url::parse("https://www.news.example/category/news/").unwrap();
         let b = Some(&base);
         assert_eq!(
             resolve(b, "/pro/x/").as_deref(),
-            Some("https://www.nknews.org/pro/x/")
+            Some("https://www.news.example/pro/x/")
         );
         assert_eq!(
-            resolve(b, "//www.nknews.org/2022/05/y/").as_deref(),
-            Some("https://www.nknews.org/2022/05/y/")
+            resolve(b, "//www.news.example/2022/05/y/").as_deref(),
+            Some("https://www.news.example/2022/05/y/")
         );
         assert_eq!(resolve(b, "data:image/gif;base64,R0l"), None);
         assert_eq!(resolve(b, "javascript:void(0)"), None);

@@ -313,15 +313,15 @@ mod tests {
     #[test]
     fn round_trips_every_shape() {
         let mut with_url = Item::new(
-            "nknews",
+            "site",
             3,
             "Kim’s ‘plan’ & more".into(),
-            Some("https://www.nknews.org/2022/05/x/".into()),
+            Some("https://www.news.example/2022/05/x/".into()),
         );
         with_url.summary = Some("Summary with\nnew line".into());
         with_url.image = Some("https://img.example/a.jpg".into());
         with_url.authors = vec![Person::new("Jeongmin Kim"), Person::new("Kelly Kasulis")];
-        with_url.authors[1].url = Some("https://www.nknews.org/author/kk/".into());
+        with_url.authors[1].url = Some("https://www.news.example/author/kk/".into());
         with_url.tags = vec![Tag::new("NK PRO")];
         with_url.published = Some(Published::DateTime(
             DateTime::parse_from_rfc3339("2022-05-21T11:43:21.5+09:00").unwrap(),
