@@ -7,7 +7,8 @@
 # - Starts the release binary pinned to CPU 0 (taskset -c 0), access log off.
 # - Saves the per-author feed of 50 items it serves; nginx (one worker, also
 #   on CPU 0, access log off, sendfile) serves that file.
-# - wrk -t1 -c32 -d10s --latency on CPU 1 against each, one after the other.
+# - wrk -t1 -c32 -d10s --latency on CPU 1 against each, alternating, ROUNDS
+#   times (default 3); the medians are compared.
 # - Reports requests/s, p99 latency, and byline's resident memory (VmRSS,
 #   peak VmHWM) from /proc.
 #
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 authors=${1:-1000}
 items=${2:-100000}
 duration=${3:-10s}
+rounds=${ROUNDS:-3}
 for tool in cargo nginx wrk taskset curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
@@ -46,6 +48,7 @@ trap cleanup EXIT
 
 # --- byline ---------------------------------------------------------------
 started=$(date +%s.%N)
+: >"$work/byline.log"
 RUST_LOG="info,byline::access=off,byline::pipeline=warn" NO_COLOR=1 \
   taskset -c 0 "$bin" serve --config "$work/site/feeds.toml" --listen 127.0.0.1:0 \
   2>"$work/byline.log" &
@@ -103,20 +106,27 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$nginx_port$path" -o /dev/n
 cmp <(curl -sf "http://127.0.0.1:$nginx_port$path") <(curl -sf "http://$addr$path") \
   || { echo "bench: nginx and byline serve different bytes" >&2; exit 1; }
 
-run() { # name url
-  taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "$2" >"$work/$1.wrk" 2>&1
+run() { # name url round
+  taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "$2" >"$work/$1.$3.wrk" 2>&1
   local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.wrk")
-  p99=$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")
-  echo "$1 $rps $p99"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.$3.wrk")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$1.$3.wrk")
+  echo "| $3 | $1 | $rps | $p99 |" >>"$work/rounds.md"
+  echo "$rps" >>"$work/$1.rps"
 }
+median() { sort -g "$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-# Warm both (connection setup, page cache), then measure.
+# Warm both (connection setup, page cache), then alternate rounds so that
+# load from other processes on the machine hits both alike.
 taskset -c "$client_cpu" wrk -t1 -c32 -d2s "http://$addr$path" >/dev/null 2>&1
 taskset -c "$client_cpu" wrk -t1 -c32 -d2s "http://127.0.0.1:$nginx_port$path" >/dev/null 2>&1
-read -r _ b_rps b_p99 < <(run byline "http://$addr$path")
-read -r _ n_rps n_p99 < <(run nginx "http://127.0.0.1:$nginx_port$path")
+for round in $(seq 1 "$rounds"); do
+  run byline "http://$addr$path" "$round"
+  run nginx "http://127.0.0.1:$nginx_port$path" "$round"
+done
+b_rps=$(median "$work/byline.rps")
+n_rps=$(median "$work/nginx.rps")
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$byline_pid/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$byline_pid/status")
 ratio=$(python3 -c "print(f'{$b_rps / $n_rps:.2f}')")
@@ -127,13 +137,20 @@ echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (re
 echo "load average before the run: $load"
 echo "cpu: server on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency"
 echo
-echo "| server | requests/s | p99 latency |"
-echo "|---|---|---|"
-echo "| byline serve | $b_rps | $b_p99 |"
-echo "| nginx (static file) | $n_rps | $n_p99 |"
+echo "| round | server | requests/s | p99 latency |"
+echo "|---|---|---|---|"
+cat "$work/rounds.md"
 echo
-echo "byline / nginx requests/s: ${ratio}x"
+echo "median requests/s: byline $b_rps, nginx $n_rps: byline / nginx = ${ratio}x"
 echo "byline resident memory: $((rss_loaded / 1024)) MiB after load, $((rss_after / 1024)) MiB after the run, peak $((hwm / 1024)) MiB"
-for f in byline nginx; do
-  echo "--- wrk $f"; cat "$work/$f.wrk"
+# Time in byline's handler (routing to a ready response; no network), which
+# the machine's load hardly touches, from its own histogram.
+curl -sf "http://$addr/metrics" | python3 -c '
+import re, sys
+b = {m[0]: int(m[1]) for m in re.findall(r"request_duration_seconds_bucket\{le=\"([^\"]+)\"\} (\d+)", sys.stdin.read())}
+total = b.get("+Inf", 0) or 1
+print("byline handler time: " + ", ".join(f"<= {float(k)*1e6:g} us: {100*v/total:.2f}%" for k, v in b.items() if k != "+Inf"))
+'
+for f in "$work"/*.1.wrk; do
+  echo "--- $(basename "$f")"; cat "$f"
 done

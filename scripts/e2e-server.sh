@@ -50,6 +50,7 @@ sed -e "s|^base_url = .*|base_url = \"$public\"|" \
     feeds.toml >"$work/feeds.toml"
 grep -q "^base_url = \"$public\"" "$work/feeds.toml" || fail "could not set base_url in a copy of feeds.toml"
 
+: >"$work/byline.log"
 NO_COLOR=1 RUST_LOG=info "$bin" serve --config "$work/feeds.toml" --listen 127.0.0.1:0 2>"$work/byline.log" &
 byline_pid=$!
 addr=""

@@ -91,11 +91,15 @@ impl Metrics {
         if status == 304 {
             self.not_modified.fetch_add(1, Relaxed);
         }
+        // One bucket per request; the exposition sums them into Prometheus'
+        // cumulative `le` buckets.
         let secs = took.as_secs_f64();
-        for (bound, counter) in BUCKETS.iter().zip(&self.duration_buckets) {
-            if secs <= *bound {
-                counter.fetch_add(1, Relaxed);
-            }
+        if let Some(counter) = BUCKETS
+            .iter()
+            .position(|bound| secs <= *bound)
+            .and_then(|n| self.duration_buckets.get(n))
+        {
+            counter.fetch_add(1, Relaxed);
         }
         self.duration_count.fetch_add(1, Relaxed);
         self.duration_sum_nanos
@@ -158,11 +162,12 @@ impl Metrics {
             "# HELP byline_http_request_duration_seconds Time from routing to a ready response."
         )?;
         writeln!(out, "# TYPE byline_http_request_duration_seconds histogram")?;
+        let mut cumulative = 0;
         for (bound, counter) in BUCKETS.iter().zip(&self.duration_buckets) {
+            cumulative += counter.load(Relaxed);
             writeln!(
                 out,
-                "byline_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                counter.load(Relaxed)
+                "byline_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
             )?;
         }
         let count = self.duration_count.load(Relaxed);
@@ -307,4 +312,35 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let m = Metrics::default();
+        for micros in [10, 80, 80, 700, 5_000_000] {
+            m.record(RouteClass::Feed, 200, 1, Duration::from_micros(micros));
+        }
+        let published = super::super::Published::new(
+            crate::config::Config::parse("", "feeds.toml", std::path::Path::new(".")).unwrap(),
+        );
+        let text = m.render(&published.snapshot());
+        let bucket = |le: &str| -> u64 {
+            let prefix = format!("byline_http_request_duration_seconds_bucket{{le=\"{le}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(bucket("0.00005"), 1);
+        assert_eq!(bucket("0.0001"), 3);
+        assert_eq!(bucket("0.001"), 4);
+        assert_eq!(bucket("1"), 4);
+        assert_eq!(bucket("+Inf"), 5);
+        assert!(text.contains("byline_http_requests_total{route=\"feed\",status=\"200\"} 5"));
+    }
 }

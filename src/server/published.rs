@@ -302,7 +302,13 @@ impl Snapshot {
                     entry.1.push(n);
                 }
             }
-            by_source.entry(&item.source).or_default().push(n);
+            // A merged story stays in the feed of every source that had it.
+            for source in std::iter::once(&item.source).chain(&item.also_in) {
+                let members = by_source.entry(source).or_default();
+                if members.last() != Some(&n) {
+                    members.push(n);
+                }
+            }
         }
         let mut views = vec![ViewMeta {
             key: ViewKey::All,
@@ -844,6 +850,12 @@ mod tests {
                 &["Economy"],
                 18,
             ),
+            // Merged from both sources: in both sources' views.
+            {
+                let mut i = item(5, "two", &["Nils Weisensee"], &[], 17);
+                i.also_in = vec!["one".into(), "two".into()];
+                i
+            },
         ]
     }
 
@@ -1049,7 +1061,8 @@ mod tests {
         let one = snap.sources.first().unwrap();
         assert!(one.healthy());
         assert_eq!(one.last_error.as_deref(), Some("a.txt: cannot read"));
-        assert_eq!(one.items_read, 5);
-        assert_eq!(one.items_published, 3);
+        assert_eq!(one.items_read, items().len());
+        // Its own three stories and the merged one it also carried.
+        assert_eq!(one.items_published, 4);
     }
 }
