@@ -191,8 +191,9 @@ impl Store {
     /// time and are updated in place if their content changed (their
     /// `updated` becomes the source's, or `seen_at`, so feed readers see the
     /// edit). Later copies of an id within `items` are ignored. An item first
-    /// stored by another source is left as that source stored it. An empty
-    /// `items` changes nothing: an empty read is not a listing.
+    /// stored by another source is left as that source stored it, and gains
+    /// `source` in its `also_in`, so it is listed in this source's feed too.
+    /// An empty `items` changes nothing: an empty read is not a listing.
     pub fn upsert_items(
         &self,
         source: &str,
@@ -373,7 +374,8 @@ impl Store {
         self.items(&ViewKey::Tag(slug.to_owned()), limit)
     }
 
-    /// The newest `limit` items stored by source `name`, in feed order.
+    /// The newest `limit` items carried by source `name` (stored by it, or
+    /// also in it), in feed order.
     pub fn items_for_source(&self, name: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
         self.items(&ViewKey::Source(name.to_owned()), limit)
     }
