@@ -13,6 +13,7 @@ use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::pipeline::{self, SourceRead};
 use crate::refresh;
+use crate::schedule::Scheduler;
 use crate::server::{self, Published, SourceStatus};
 use crate::site;
 use crate::store::Store;
@@ -216,18 +217,37 @@ async fn serve(
             )
         })?,
     };
-    let now = chrono::Utc::now();
-    let reads = pipeline::read_all(&config, &fetcher(&config)?, now).await;
-    report_problems(&reads);
-    let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
-    // Move the items out of the reads: one copy of a large set is enough.
-    let copies: Vec<_> = reads.into_iter().flat_map(|r| r.items).collect();
-    let items = pipeline::merged(&config, copies);
-    let published = Arc::new(Published::new(config));
-    let publisher = published.clone();
-    tokio::task::spawn_blocking(move || publisher.publish(items, statuses))
-        .await
-        .map_err(|e| format!("publishing failed: {e}"))?;
+    let interval = config.server.refresh_interval_secs;
+    let published = if interval > 0 {
+        // Keep history: refresh into the store now and on every interval,
+        // publishing from the store.
+        let path = config.store.path.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .map_err(|e| format!("store task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        let fetcher = fetcher(&config)?;
+        let config = Arc::new(config);
+        let published = Arc::new(Published::new((*config).clone()));
+        let scheduler = Scheduler::new(config, store, fetcher, published.clone());
+        scheduler.refresh_all().await;
+        tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
+        published
+    } else {
+        let now = chrono::Utc::now();
+        let reads = pipeline::read_all(&config, &fetcher(&config)?, now).await;
+        report_problems(&reads);
+        let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
+        // Move the items out of the reads: one copy of a large set is enough.
+        let copies: Vec<_> = reads.into_iter().flat_map(|r| r.items).collect();
+        let items = pipeline::merged(&config, copies);
+        let published = Arc::new(Published::new(config));
+        let publisher = published.clone();
+        tokio::task::spawn_blocking(move || publisher.publish(items, statuses))
+            .await
+            .map_err(|e| format!("publishing failed: {e}"))?;
+        published
+    };
     let listener = server::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

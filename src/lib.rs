@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod refresh;
 pub mod render;
 pub mod rules;
+pub mod schedule;
 pub mod server;
 pub mod site;
 pub mod store;

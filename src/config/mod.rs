@@ -79,6 +79,9 @@ pub struct ServerConfig {
     /// Memory for rendered and compressed documents, in MiB; documents beyond
     /// it are rendered again when asked for.
     pub cache_mb: usize,
+    /// Seconds between refreshes of each source by `byline serve` (with
+    /// jitter), through the store; 0 reads the sources once at start-up.
+    pub refresh_interval_secs: u64,
 }
 
 /// An address or a CIDR block (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`).
@@ -238,6 +241,7 @@ struct RawServer {
     header_timeout_secs: Option<Spanned<u64>>,
     max_items: Option<Spanned<u32>>,
     cache_mb: Option<Spanned<u32>>,
+    refresh_interval_secs: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -487,6 +491,13 @@ fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig, ConfigErr
         header_timeout_secs,
         max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 1000)? as usize,
         cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 16)? as usize,
+        refresh_interval_secs: u64::from(at_least(
+            raw.refresh_interval_secs,
+            "refresh_interval_secs",
+            0,
+            604_800,
+            0,
+        )?),
     })
 }
 

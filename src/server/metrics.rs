@@ -49,6 +49,8 @@ pub(crate) struct Metrics {
     requests: [[AtomicU64; STATUSES.len() + 1]; CLASSES.len()],
     bytes: [AtomicU64; CLASSES.len()],
     not_modified: AtomicU64,
+    /// Upstream fetches answered "not modified" (no parse, no render).
+    pub(crate) upstream_not_modified: AtomicU64,
     duration_buckets: [AtomicU64; BUCKETS.len()],
     duration_count: AtomicU64,
     duration_sum_nanos: AtomicU64,
@@ -64,6 +66,7 @@ impl Default for Metrics {
             requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             bytes: std::array::from_fn(|_| AtomicU64::new(0)),
             not_modified: AtomicU64::new(0),
+            upstream_not_modified: AtomicU64::new(0),
             duration_buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             duration_count: AtomicU64::new(0),
             duration_sum_nanos: AtomicU64::new(0),
@@ -144,6 +147,16 @@ impl Metrics {
             out,
             "byline_http_not_modified_total {}",
             self.not_modified.load(Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP byline_upstream_not_modified_total Source fetches answered 304 (or an unchanged file): no parse."
+        )?;
+        writeln!(out, "# TYPE byline_upstream_not_modified_total counter")?;
+        writeln!(
+            out,
+            "byline_upstream_not_modified_total {}",
+            self.upstream_not_modified.load(Relaxed)
         )?;
         writeln!(
             out,

@@ -120,6 +120,13 @@ impl Published {
     ///
     /// This renders and compresses, so call it from a blocking context
     /// (`tokio::task::spawn_blocking`) once the server runs.
+    /// Count upstream fetches that were "not modified", for `/metrics`.
+    pub fn count_not_modified(&self, n: u64) {
+        self.metrics
+            .upstream_not_modified
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn publish(&self, items: Vec<Item>, mut sources: Vec<SourceStatus>) {
         let started = std::time::Instant::now();
         let previous = self.snapshot();

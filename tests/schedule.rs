@@ -1,0 +1,159 @@
+//! `byline serve` with `refresh_interval_secs`: the real binary refreshes a
+//! live source (a local HTTP server on 127.0.0.1 whose listing changes) into
+//! the store and keeps serving what rolled off the listing; an upstream fault
+//! shows on /healthz and loses nothing; unchanged listings cost a 304.
+
+#[path = "support/http_server.rs"]
+mod http_server;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use http_server::{Reply, Story, TestServer, dump};
+
+struct Serve {
+    child: Child,
+    root: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(config: &std::path::Path) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("byline runs");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a `listening on` line");
+    Serve {
+        child,
+        root: format!("http://{addr}"),
+    }
+}
+
+fn get(rt: &tokio::runtime::Runtime, url: &str) -> String {
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body")
+    })
+}
+
+/// Poll `url` until `done(body)`, at most 30 s.
+fn wait_for(rt: &tokio::runtime::Runtime, url: &str, done: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let body = get(rt, url);
+        if done(&body) || start.elapsed() > Duration::from_secs(30) {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn story(title: &str, date: &str) -> Story {
+    Story::new(title, &format!("Summary of {title}"), "Jeongmin Kim", date)
+}
+
+#[test]
+fn serve_keeps_history_refreshes_on_schedule_and_reports_faults() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    let (a, b, c) = (
+        "Alpha story rolls off",
+        "Bravo story stays",
+        "Charlie story is new",
+    );
+    upstream.set(
+        "/news",
+        Reply::text(dump(
+            "May 21, 2022",
+            &[story(b, "May 20, 2022"), story(a, "May 19, 2022")],
+        )),
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"history.db\"\n[server]\nrefresh_interval_secs = 1\n\
+             [[source]]\nname = \"live\"\nkind = \"text\"\ntimezone = \"Asia/Seoul\"\ninputs = [\"{}\"]\n",
+            upstream.url("/news")
+        ),
+    )
+    .expect("write config");
+    let server = serve(&config);
+    let feed = format!("{}/feed.json", server.root);
+    let first = get(&rt, &feed);
+    assert!(first.contains(a) && first.contains(b), "{first}");
+
+    // A roll-off: the listing now shows Charlie and Bravo only.
+    upstream.set(
+        "/news",
+        Reply::text(dump(
+            "May 22, 2022",
+            &[story(c, "May 21, 2022"), story(b, "May 20, 2022")],
+        )),
+    );
+    let body = wait_for(&rt, &feed, |b| b.contains(c));
+    assert!(body.contains(c), "the new story was published: {body}");
+    assert!(
+        body.contains(a),
+        "the rolled-off story is still served: {body}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON Feed");
+    let titles: Vec<&str> = json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert_eq!(titles, [c, b, a], "newest first, each once");
+
+    // The unchanged listing is fetched conditionally: 304s, counted.
+    let metrics = wait_for(&rt, &format!("{}/metrics", server.root), |m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("byline_upstream_not_modified_total "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+    });
+    assert!(upstream.counts("/news").not_modified > 0, "{metrics}");
+
+    // An upstream fault: reported on /healthz, nothing lost.
+    upstream.set("/news", Reply::status(500));
+    let health = wait_for(&rt, &format!("{}/healthz", server.root), |h| {
+        h.contains("500")
+    });
+    assert!(health.contains("500"), "{health}");
+    let body = get(&rt, &feed);
+    for t in [a, b, c] {
+        assert!(body.contains(t), "{t} still served during the fault");
+    }
+}
