@@ -54,6 +54,18 @@ fn serve(config: &std::path::Path) -> Serve {
     }
 }
 
+/// Start `byline serve` without waiting for it to listen.
+fn spawn_serve(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_byline"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("byline runs")
+}
+
 fn get(rt: &tokio::runtime::Runtime, url: &str) -> String {
     rt.block_on(async {
         reqwest::get(url)
@@ -156,4 +168,69 @@ fn serve_keeps_history_refreshes_on_schedule_and_reports_faults() {
     for t in [a, b, c] {
         assert!(body.contains(t), "{t} still served during the fault");
     }
+}
+
+#[test]
+fn sigkill_during_a_refresh_loses_and_duplicates_nothing() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    let stories: Vec<Story> = (0..40)
+        .map(|n| story(&format!("Story number {n} of the day"), "May 20, 2022"))
+        .collect();
+    let page = dump("May 21, 2022", &stories);
+    // The first source answers at once; the second drips, so the server is
+    // killed while the refresh is in flight.
+    upstream.set("/fast", Reply::text(page.clone()));
+    upstream.set(
+        "/slow",
+        Reply::Drip {
+            body: page.clone().into_bytes(),
+            every: Duration::from_millis(20),
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    let write = |slow_path: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[store]\npath = \"history.db\"\n[server]\nrefresh_interval_secs = 1\n\
+                 [[source]]\nname = \"fast\"\nkind = \"text\"\ninputs = [\"{}\"]\n\
+                 [[source]]\nname = \"slow\"\nkind = \"text\"\ninputs = [\"{}\"]\n",
+                upstream.url("/fast"),
+                upstream.url(slow_path)
+            ),
+        )
+        .expect("write config");
+    };
+    write("/slow");
+    let mut child = spawn_serve(&config);
+    // Wait until the fast source is committed and the slow one is dripping.
+    let start = Instant::now();
+    while upstream.counts("/slow").requests == 0 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    // Restart with the slow source answering at once.
+    upstream.set("/slow-now", Reply::text(page));
+    write("/slow-now");
+    let server = serve(&config);
+    let body = get(&rt, &format!("{}/feed.json", server.root));
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON Feed");
+    let items = json["items"].as_array().expect("items");
+    // Both sources carry the same 40 stories (url-less, same title and day):
+    // one item each, none twice, whatever the kill interrupted.
+    assert_eq!(items.len(), 40, "{body}");
+    let mut ids: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
+    let health = get(&rt, &format!("{}/healthz", server.root));
+    assert!(
+        health.contains("\"fast\"") && health.contains("\"slow\""),
+        "{health}"
+    );
 }
