@@ -164,6 +164,11 @@ fn serve_keeps_history_refreshes_on_schedule_and_reports_faults() {
         h.contains("500")
     });
     assert!(health.contains("500"), "{health}");
+    let index = get(&rt, &format!("{}/", server.root));
+    assert!(
+        index.contains("Sources with problems") && index.contains("500"),
+        "{index}"
+    );
     let body = get(&rt, &feed);
     for t in [a, b, c] {
         assert!(body.contains(t), "{t} still served during the fault");

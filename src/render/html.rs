@@ -23,6 +23,12 @@ td.n{text-align:right}";
 
 /// The index page: every view with its subscribe links.
 pub fn index(views: &[View], site: &Site) -> String {
+    index_with_problems(views, site, &[])
+}
+
+/// The index page, noting sources whose last read failed (`(source, error)`),
+/// so a self-hoster sees a broken source where they look for its feed.
+pub fn index_with_problems(views: &[View], site: &Site, problems: &[(String, String)]) -> String {
     let mut out = String::with_capacity(4096 + views.len() * 512);
     let all = views.iter().find(|v| v.key == ViewKey::All);
     head(&mut out, &site.title, &ViewKey::All, &site.title, site);
@@ -43,6 +49,17 @@ pub fn index(views: &[View], site: &Site) -> String {
     }
     subscribe(&mut out, &ViewKey::All, site);
     out.push_str("</header>\n<main>\n");
+    if !problems.is_empty() {
+        out.push_str("<section id=\"problems\">\n<h2>Sources with problems</h2>\n<p>Their stored stories are still served.</p>\n<ul>\n");
+        for (source, error) in problems {
+            out.push_str(&format!(
+                "<li><strong>{}</strong>: {}</li>\n",
+                escape_text(source),
+                escape_text(error)
+            ));
+        }
+        out.push_str("</ul>\n</section>\n");
+    }
 
     for (id, heading) in [
         ("authors", "Authors"),

@@ -359,7 +359,7 @@ impl Snapshot {
                 .map_or(0, ViewMeta::len);
         }
         let budget = config.server.cache_mb.saturating_mul(1024 * 1024);
-        let (index, opml) = render_lists(&views, &items, site);
+        let (index, opml) = render_lists(&views, &items, site, &problems(&sources));
         let store = ItemStore::new(&items);
         drop(items);
         Snapshot {
@@ -525,7 +525,7 @@ impl Snapshot {
                 let all: Vec<Item> = (0..self.store.len())
                     .filter_map(|n| self.store.get(n))
                     .collect();
-                let (index, opml) = render_lists(&self.views, &all, site);
+                let (index, opml) = render_lists(&self.views, &all, site, &problems(&self.sources));
                 return Ok(if doc == Doc::Index { index } else { opml });
             }
             Doc::Feed(n, _) | Doc::Page(n) => n,
@@ -599,7 +599,21 @@ impl Snapshot {
 
 /// The index page and the OPML list of `views` over `items` (the snapshot's
 /// items, in store order).
-fn render_lists(views: &[ViewMeta], items: &[Item], site: &Site) -> (Document, Document) {
+/// `(source, error)` of every source whose last read failed.
+fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
+    sources
+        .iter()
+        .filter(|s| !s.healthy())
+        .map(|s| (s.name.clone(), s.errors.join("; ")))
+        .collect()
+}
+
+fn render_lists(
+    views: &[ViewMeta],
+    items: &[Item],
+    site: &Site,
+    problems: &[(String, String)],
+) -> (Document, Document) {
     let full = |meta: &ViewMeta| View {
         key: meta.key.clone(),
         title: meta.title.clone(),
@@ -619,7 +633,7 @@ fn render_lists(views: &[ViewMeta], items: &[Item], site: &Site) -> (Document, D
     let index = Document {
         path: "index.html".into(),
         content_type: site::HTML,
-        body: render::html::index(&all, site),
+        body: render::html::index_with_problems(&all, site, problems),
         last_modified: newest,
     };
     let opml = Document {
