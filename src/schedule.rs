@@ -17,10 +17,12 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::fetch::Fetcher;
+use crate::model::{self, Item};
 use crate::pipeline::{self, SourceRead};
 use crate::refresh::{RefreshOutcome, refresh_source};
 use crate::server::{Published, SourceStatus};
-use crate::store::Store;
+use crate::store::{Store, StoredItem};
+use crate::views::ViewKey;
 
 /// The most items read back from the store for publishing.
 const MAX_PUBLISHED: usize = 1_000_000;
@@ -107,9 +109,9 @@ impl Scheduler {
     /// Read the store back, merge, and publish with the current statuses.
     async fn publish(&self) {
         let store = self.store.clone();
-        let items = match tokio::task::spawn_blocking(move || store.items_all(MAX_PUBLISHED)).await
-        {
-            Ok(Ok(items)) => items,
+        let read = move || store.stored(&ViewKey::All, MAX_PUBLISHED);
+        let items: Vec<Item> = match tokio::task::spawn_blocking(read).await {
+            Ok(Ok(stored)) => stored.into_iter().map(with_stable_time).collect(),
             Ok(Err(e)) => {
                 warn!(error = %e, "cannot read the store; the feeds stay as they were");
                 return;
@@ -131,6 +133,19 @@ impl Scheduler {
             warn!(error = %e, "publishing failed");
         }
     }
+}
+
+/// A date-only item is published at the time the store first saw it on that
+/// day (stable across refreshes), rather than at midnight; the day, and so
+/// the feed order, stays the same.
+fn with_stable_time(stored: StoredItem) -> Item {
+    let mut item = stored.item;
+    if let (Some(model::Published::Date(day, _)), Some(t)) = (item.published, stored.stable_instant)
+        && t.date_naive() == day
+    {
+        item.published = Some(model::Published::DateTime(t));
+    }
+    item
 }
 
 /// The status a refresh leaves, in the shape /healthz shows.

@@ -126,13 +126,15 @@ fn serve_keeps_history_refreshes_on_schedule_and_reports_faults() {
     let first = get(&rt, &feed);
     assert!(first.contains(a) && first.contains(b), "{first}");
 
-    // A roll-off: the listing now shows Charlie and Bravo only.
+    // A roll-off: the listing now shows Charlie (dated today, as a live
+    // listing would) and Bravo only.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .format("%B %-d, %Y")
+        .to_string();
     upstream.set(
         "/news",
-        Reply::text(dump(
-            "May 22, 2022",
-            &[story(c, "May 21, 2022"), story(b, "May 20, 2022")],
-        )),
+        Reply::text(dump(&today, &[story(c, &today), story(b, "May 20, 2022")])),
     );
     let body = wait_for(&rt, &feed, |b| b.contains(c));
     assert!(body.contains(c), "the new story was published: {body}");
@@ -148,6 +150,30 @@ fn serve_keeps_history_refreshes_on_schedule_and_reports_faults() {
         .filter_map(|i| i["title"].as_str())
         .collect();
     assert_eq!(titles, [c, b, a], "newest first, each once");
+    // A date-only story first seen on its own day is published at the time it
+    // was first seen (not midnight), and keeps that time on later refreshes.
+    let published = |body: &str, title: &str| -> String {
+        let json: serde_json::Value = serde_json::from_str(body).expect("JSON Feed");
+        json["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["title"] == title))
+            .and_then(|i| i["date_published"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let first_time = published(&body, c);
+    assert!(!first_time.contains("T00:00:00"), "{first_time}");
+    let earlier = published(&body, b);
+    assert!(
+        earlier.starts_with("2022-05-20T00:00:00"),
+        "a date seen later is its midnight: {earlier}"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        published(&get(&rt, &feed), c),
+        first_time,
+        "stable across refreshes"
+    );
 
     // The unchanged listing is fetched conditionally: 304s, counted.
     let metrics = wait_for(&rt, &format!("{}/metrics", server.root), |m| {
