@@ -50,7 +50,7 @@ pub async fn read_source(
         });
         let mut seen_pages: Vec<Location> = Vec::new();
         for page_no in 1..=max_pages {
-            let name = display(&location);
+            let name = location.display();
             seen_pages.push(location.clone());
             let fetched = match fetcher.fetch(&location).await {
                 Ok(f) => f,
@@ -165,11 +165,4 @@ fn input_url(input: &Input) -> Option<Url> {
         Location::Http(u) => Some(u.clone()),
         Location::File(_) => None,
     })
-}
-
-fn display(location: &Location) -> String {
-    match location {
-        Location::File(p) => p.display().to_string(),
-        Location::Http(u) => u.to_string(),
-    }
 }

@@ -82,7 +82,7 @@ pub async fn refresh_source(
         });
         let mut seen_pages: Vec<Location> = Vec::new();
         for page_no in 1..=max_pages {
-            let name = display(&location);
+            let name = location.display();
             seen_pages.push(location.clone());
             let validators = match blocking(store, {
                 let (source, name) = (source.name.clone(), name.clone());
@@ -333,13 +333,6 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(e) => Err(format!("store task failed: {e}")),
-    }
-}
-
-fn display(location: &Location) -> String {
-    match location {
-        Location::File(p) => p.display().to_string(),
-        Location::Http(u) => u.to_string(),
     }
 }
 

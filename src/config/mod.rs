@@ -198,7 +198,14 @@ pub struct Input {
 impl Input {
     /// How errors and logs name this input.
     pub fn display(&self) -> String {
-        match &self.location {
+        self.location.display()
+    }
+}
+
+impl Location {
+    /// How errors, logs and fetch state name this location: a path or a url.
+    pub fn display(&self) -> String {
+        match self {
             Location::File(p) => p.display().to_string(),
             Location::Http(u) => u.to_string(),
         }
