@@ -11,12 +11,14 @@ use tracing::{error, info};
 
 use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOptions, Fetcher};
-use crate::pipeline::{self, SourceRead};
-use crate::refresh;
+use crate::output;
+use crate::read::{self, Read};
+use crate::refresh::{self, RefreshOutcome};
 use crate::schedule::Scheduler;
-use crate::server::{self, Published, SourceStatus};
+use crate::server::{self, Published};
 use crate::site;
 use crate::store::Store;
+use crate::views::Edition;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
 #[derive(Debug, Parser)]
@@ -28,6 +30,9 @@ struct Cli {
     /// More logging (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// The store file, overriding `[store] path` of the config.
+    #[arg(long, global = true, env = "BYLINE_STORE", value_name = "PATH")]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,7 +45,12 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Read every source, merge, and write all feeds, pages and OPML to a folder.
+    /// Refresh every source into the store, then write the site from the store.
+    ///
+    /// Every feed, page and OPML list goes to a folder, each file replaced
+    /// atomically; files of views that no longer exist are removed (only
+    /// files byline wrote). A source that fails keeps its stored stories in
+    /// every feed; the exit code is then 2, for cron.
     Build {
         /// The config file; relative paths in it resolve against its folder.
         #[arg(short, long, default_value = "feeds.toml")]
@@ -51,7 +61,9 @@ enum Command {
     },
     /// Read source(s) once and show what each yields: items, then warnings.
     ///
-    /// Exits non-zero when a source yields no items or cannot be read.
+    /// Reads through the same page loop as every command, but writes
+    /// nothing. Exits non-zero when a source yields no items, cannot be
+    /// read, or a field (such as the date) fills for no item.
     Check {
         /// Only this source (default: all).
         source: Option<String>,
@@ -91,9 +103,11 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
-    /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
+    /// Serve every feed, page and OPML list over HTTP, from the store.
     ///
-    /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
+    /// Refreshes every source into the store at start-up and then every
+    /// `[server] refresh_interval_secs` (default 1800; 0: only at start-up).
+    /// Logs `listening on http://ADDR/` once bound; stops on Ctrl-C or SIGTERM.
     Serve {
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
@@ -117,27 +131,35 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let store = cli.store;
     let result = runtime.block_on(async {
+        let load = |path: &Path| -> Result<Config, String> {
+            let mut config = Config::load(path).map_err(|e| e.to_string())?;
+            if let Some(s) = &store {
+                config.store.path.clone_from(s);
+            }
+            Ok(config)
+        };
         match cli.command {
-            Command::Build { config, out } => build(&config, &out).await,
+            Command::Build { config, out } => build(load(&config)?, &config, &out).await,
             Command::Check {
                 source,
                 config,
                 json,
-            } => check(&config, source.as_deref(), json).await,
+            } => check(load(&config)?, &config, source.as_deref(), json).await,
             Command::Refresh {
                 source,
                 config,
                 jobs,
-            } => refresh(&config, source.as_deref(), jobs).await,
+            } => refresh(load(&config)?, &config, source.as_deref(), jobs).await,
             Command::Ingest {
                 source,
                 files,
                 config,
                 url,
                 captured,
-            } => ingest(&config, &source, &files, url.as_ref(), captured).await,
-            Command::Serve { config, listen } => serve(&config, listen).await,
+            } => ingest(load(&config)?, &config, &source, &files, url.as_ref(), captured).await,
+            Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
         }
     });
     match result {
@@ -166,10 +188,6 @@ fn init_logging(format: LogFormat, verbose: u8) {
     }
 }
 
-fn load(config: &Path) -> Result<Config, String> {
-    Config::load(config).map_err(|e| e.to_string())
-}
-
 fn fetcher(config: &Config) -> Result<Fetcher, String> {
     let mut options = FetchOptions::default();
     if let Some(ua) = &config.user_agent {
@@ -178,35 +196,101 @@ fn fetcher(config: &Config) -> Result<Fetcher, String> {
     Fetcher::new(options).map_err(|e| e.to_string())
 }
 
-async fn build(config_path: &Path, out: &Path) -> Result<ExitCode, String> {
-    let config = load(config_path)?;
-    let reads = pipeline::read_all(&config, &fetcher(&config)?, chrono::Utc::now()).await;
-    report_problems(&reads);
-    let copies: Vec<_> = reads.iter().flat_map(|r| r.items.iter().cloned()).collect();
-    let items = pipeline::merged(&config, copies);
-    let docs = site::documents(&items, &config);
-    for doc in &docs {
-        write_atomically(&out.join(&doc.path), doc.body.as_bytes())
-            .map_err(|e| format!("{}: cannot write: {e}", out.join(&doc.path).display()))?;
+/// Refresh the named sources (all when `None`) into the store, `jobs` at once.
+async fn refresh_named(
+    config: &Arc<Config>,
+    store: &Store,
+    fetcher: &Fetcher,
+    names: Vec<String>,
+    jobs: usize,
+) -> Result<Vec<RefreshOutcome>, String> {
+    let now = chrono::Utc::now();
+    let total = names.len();
+    let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, name) in names.into_iter().enumerate() {
+        let (config, store, fetcher, slots) = (
+            config.clone(),
+            store.clone(),
+            fetcher.clone(),
+            slots.clone(),
+        );
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await.ok();
+            let source = config.sources.iter().find(|s| s.name == name)?;
+            let outcome = refresh::refresh_source(&store, &config, source, &fetcher, now).await;
+            Some((index, outcome))
+        });
     }
-    info!(items = items.len(), documents = docs.len(), out = %out.display(), "site written");
-    let failed = reads.iter().filter(|r| !r.errors.is_empty()).count();
+    let mut outcomes = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Some(o)) => {
+                info!(source = %o.1.source, progress = format!("{}/{total}", outcomes.len() + 1), "source done");
+                outcomes.push(o);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(format!("refresh task failed: {e}")),
+        }
+    }
+    outcomes.sort_by_key(|(index, _)| *index);
+    Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+}
+
+async fn build(config: Config, _path: &Path, out: &Path) -> Result<ExitCode, String> {
+    let config = Arc::new(config);
+    let store = open_store(&config).await?;
+    let names = config.sources.iter().map(|s| s.name.clone()).collect();
+    let outcomes = refresh_named(&config, &store, &fetcher(&config)?, names, 8).await?;
+    let failed = report(&outcomes);
+    // The site is the store's: a failed read leaves every stored story in it.
+    let (docs, stories) = {
+        let (config, store) = (config.clone(), store.clone());
+        tokio::task::spawn_blocking(move || {
+            let edition = Edition::read(&store, &config, config.server.max_items)?;
+            let stories = store.item_count(None)?;
+            Ok::<_, crate::store::StoreError>((site::documents(&edition, &config), stories))
+        })
+        .await
+        .map_err(|e| format!("build task failed: {e}"))?
+        .map_err(|e| e.to_string())?
+    };
+    if stories == 0 {
+        error!(out = %out.display(), "the store holds no stories yet; nothing written");
+        return Ok(ExitCode::from(2));
+    }
+    let written = output::write_site(out, &docs).map_err(|e| e.to_string())?;
+    info!(stories, documents = docs.len(), written = written.written, unchanged = written.unchanged,
+          removed = written.removed, out = %out.display(), "site written");
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         error!(
             failed,
-            "some sources could not be read; the site holds the others"
+            "some sources could not be read; the site keeps their stored stories"
         );
         ExitCode::from(2)
     })
 }
 
+/// Log each outcome's warnings and errors; the number of failed sources.
+fn report(outcomes: &[RefreshOutcome]) -> usize {
+    for o in outcomes {
+        for w in &o.warnings {
+            tracing::warn!(source = %o.source, "{w}");
+        }
+        for e in &o.errors {
+            error!(source = %o.source, stage = e.stage.name(), "{e}");
+        }
+    }
+    outcomes.iter().filter(|o| o.failed()).count()
+}
+
 async fn serve(
+    config: Config,
     config_path: &Path,
     listen: Option<std::net::SocketAddr>,
 ) -> Result<ExitCode, String> {
-    let config = load(config_path)?;
     let addr = match listen {
         Some(a) => a,
         None => config.server.listen.parse().map_err(|e| {
@@ -217,103 +301,53 @@ async fn serve(
             )
         })?,
     };
-    let interval = config.server.refresh_interval_secs;
-    let published = if interval > 0 {
-        // Keep history: refresh into the store now and on every interval,
-        // publishing from the store.
-        let path = config.store.path.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&path))
-            .await
-            .map_err(|e| format!("store task failed: {e}"))?
-            .map_err(|e| e.to_string())?;
-        let fetcher = fetcher(&config)?;
-        let config = Arc::new(config);
-        let published = Arc::new(Published::new((*config).clone()));
-        let scheduler = Scheduler::new(config, store, fetcher, published.clone());
-        scheduler.refresh_all().await;
-        tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
-        published
-    } else {
-        let now = chrono::Utc::now();
-        let reads = pipeline::read_all(&config, &fetcher(&config)?, now).await;
-        report_problems(&reads);
-        let statuses = reads.iter().map(|r| SourceStatus::of(r, now)).collect();
-        // Move the items out of the reads: one copy of a large set is enough.
-        let copies: Vec<_> = reads.into_iter().flat_map(|r| r.items).collect();
-        let items = pipeline::merged(&config, copies);
-        let published = Arc::new(Published::new(config));
-        let publisher = published.clone();
-        tokio::task::spawn_blocking(move || publisher.publish(items, statuses))
-            .await
-            .map_err(|e| format!("publishing failed: {e}"))?;
-        published
-    };
+    // Bind first: a port in use is reported before any source is read.
     let listener = server::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let store = open_store(&config).await?;
+    let interval = config.server.refresh_interval_secs;
+    let fetcher = fetcher(&config)?;
+    let config = Arc::new(config);
+    let published = Arc::new(Published::new((*config).clone()));
+    let scheduler = Scheduler::new(config, store, fetcher, published.clone());
+    scheduler.refresh_all().await;
+    if interval > 0 {
+        tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
+    }
     server::serve(listener, published, server::shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_problems(reads: &[SourceRead]) {
-    for read in reads {
-        for w in &read.warnings {
-            tracing::warn!(source = %read.source, "{w}");
-        }
-        for e in &read.errors {
-            error!(source = %read.source, "{e}");
-        }
-    }
-}
-
-/// Write via a temporary file and a rename, so a reader (or a crash) never
-/// sees half a feed.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
-async fn check(config_path: &Path, only: Option<&str>, json: bool) -> Result<ExitCode, String> {
-    let config = load(config_path)?;
-    let sources: Vec<_> = config
-        .sources
-        .iter()
-        .filter(|s| only.is_none_or(|o| s.name == o))
-        .collect();
-    if sources.is_empty() {
-        let names: Vec<_> = config.sources.iter().map(|s| s.name.as_str()).collect();
-        return Err(format!(
-            "{}: no source named {:?}; sources are: {}",
-            config_path.display(),
-            only.unwrap_or_default(),
-            names.join(", ")
-        ));
-    }
+async fn check(
+    config: Config,
+    config_path: &Path,
+    only: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let sources = pick(&config, config_path, only)?;
     let fetcher = fetcher(&config)?;
     let now = chrono::Utc::now();
     let mut ok = true;
     let mut all = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let none = std::collections::HashMap::new();
     for source in sources {
-        let read = pipeline::read_source(source, &fetcher, now).await;
-        ok &= !read.items.is_empty() && read.errors.is_empty();
+        let read = read::read_source(source, &source.inputs, &fetcher, &none, now).await;
+        let problems = read.field_problems();
+        ok &= !read.items.is_empty() && !read.failed() && problems.is_empty();
         if json {
+            let errors: Vec<String> = read.errors().map(ToString::to_string).collect();
             all.push(serde_json::json!({
                 "source": read.source,
                 "items": read.items,
                 "warnings": read.warnings,
-                "errors": read.errors,
+                "errors": errors,
+                "problems": problems,
             }));
         } else {
-            print_table(&mut out, &read).map_err(|e| e.to_string())?;
+            print_table(&mut out, &read, &problems).map_err(|e| e.to_string())?;
             if let Some(note) = source.html.as_ref().and_then(|h| h.engine_note.as_deref()) {
                 writeln!(out, "  note: {note}\n").map_err(|e| e.to_string())?;
             }
@@ -330,13 +364,13 @@ async fn check(config_path: &Path, only: Option<&str>, json: bool) -> Result<Exi
     })
 }
 
-fn print_table(out: &mut impl Write, read: &SourceRead) -> std::io::Result<()> {
+fn print_table(out: &mut impl Write, read: &Read, problems: &[String]) -> std::io::Result<()> {
     writeln!(
         out,
         "== source {} — {} items from {} page(s)",
         read.source,
         read.items.len(),
-        read.pages
+        read.pages_read()
     )?;
     for (n, item) in read.items.iter().enumerate() {
         let names = |v: Vec<&str>| {
@@ -385,8 +419,11 @@ fn print_table(out: &mut impl Write, read: &SourceRead) -> std::io::Result<()> {
     for w in &read.warnings {
         writeln!(out, "  warning: {w}")?;
     }
-    for e in &read.errors {
-        writeln!(out, "  error: {e}")?;
+    for e in read.errors() {
+        writeln!(out, "  error ({}): {e}", e.stage.name())?;
+    }
+    for p in problems {
+        writeln!(out, "  error: {p}")?;
     }
     writeln!(out)
 }
@@ -422,47 +459,25 @@ async fn open_store(config: &Config) -> Result<Store, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn refresh(config_path: &Path, only: Option<&str>, jobs: usize) -> Result<ExitCode, String> {
-    let config = Arc::new(load(config_path)?);
+async fn refresh(
+    config: Config,
+    config_path: &Path,
+    only: Option<&str>,
+    jobs: usize,
+) -> Result<ExitCode, String> {
     let names: Vec<String> = pick(&config, config_path, only)?
         .iter()
         .map(|s| s.name.clone())
         .collect();
+    let config = Arc::new(config);
     let store = open_store(&config).await?;
-    let fetcher = fetcher(&config)?;
-    let now = chrono::Utc::now();
-    let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, name) in names.into_iter().enumerate() {
-        let (config, store, fetcher, slots) = (
-            config.clone(),
-            store.clone(),
-            fetcher.clone(),
-            slots.clone(),
-        );
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await.ok();
-            let source = config.sources.iter().find(|s| s.name == name)?;
-            let outcome = refresh::refresh_source(&store, &config, source, &fetcher, now).await;
-            Some((index, outcome))
-        });
-    }
-    let mut outcomes = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(Some(o)) => outcomes.push(o),
-            Ok(None) => {}
-            Err(e) => return Err(format!("refresh task failed: {e}")),
-        }
-    }
-    outcomes.sort_by_key(|(index, _)| *index);
+    let outcomes = refresh_named(&config, &store, &fetcher(&config)?, names, jobs).await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut failed = 0;
-    for (_, o) in &outcomes {
-        failed += usize::from(o.failed());
+    for o in &outcomes {
         print_outcome(&mut out, o).map_err(|e| e.to_string())?;
     }
+    let failed = outcomes.iter().filter(|o| o.failed()).count();
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -475,13 +490,13 @@ async fn refresh(config_path: &Path, only: Option<&str>, jobs: usize) -> Result<
 }
 
 async fn ingest(
+    config: Config,
     config_path: &Path,
     source: &str,
     files: &[PathBuf],
     url: Option<&url::Url>,
     captured: Option<chrono::NaiveDate>,
 ) -> Result<ExitCode, String> {
-    let config = load(config_path)?;
     let sources = pick(&config, config_path, Some(source))?;
     let Some(source) = sources.first() else {
         return Err(format!("no source named {source:?}"));
@@ -498,7 +513,7 @@ async fn ingest(
     })
 }
 
-fn print_outcome(out: &mut impl Write, o: &refresh::RefreshOutcome) -> std::io::Result<()> {
+fn print_outcome(out: &mut impl Write, o: &RefreshOutcome) -> std::io::Result<()> {
     writeln!(
         out,
         "{}: {} page(s) read, {} not modified; {} new, {} updated, {} unchanged, {} removed; {} warning(s), {} error(s)",

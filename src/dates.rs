@@ -17,7 +17,7 @@ use std::str::FromStr;
 use chrono::format::{Item as FmtItem, StrftimeItems};
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime,
-    Offset, TimeZone, Utc,
+    Offset, TimeZone, Timelike, Utc,
 };
 use chrono_tz::Tz;
 
@@ -148,19 +148,34 @@ impl Anchor {
 /// Read `text` with the first of `formats` that accepts it. Dates without a
 /// zone are meant in `tz`; relative ones count back from `anchor`.
 pub fn parse(text: &str, formats: &DateFormats, tz: Tz, anchor: Anchor) -> Option<Published> {
+    parse_precise(text, formats, tz, anchor).map(|(p, _)| p)
+}
+
+/// [`parse`], with how many seconds the result may be off when the text
+/// is relative ("3 hours ago": 3600), so a later re-read within that is
+/// known to be the same time.
+pub fn parse_precise(
+    text: &str,
+    formats: &DateFormats,
+    tz: Tz,
+    anchor: Anchor,
+) -> Option<(Published, Option<u32>)> {
     let text = text.trim();
     if text.is_empty() || text.len() > MAX_LEN {
         return None;
     }
+    let exact = |p: Option<Published>| p.map(|p| (p, None));
     formats.0.iter().find_map(|f| match f {
-        DateFormat::Iso8601 => iso8601(text, tz),
-        DateFormat::Rfc2822 => DateTime::parse_from_rfc2822(text)
-            .ok()
-            .map(Published::DateTime),
-        DateFormat::Human => human(text, tz, anchor),
-        DateFormat::Ymd => ymd(text, tz),
+        DateFormat::Iso8601 => exact(iso8601(text, tz)),
+        DateFormat::Rfc2822 => exact(
+            DateTime::parse_from_rfc2822(text)
+                .ok()
+                .map(Published::DateTime),
+        ),
+        DateFormat::Human => exact(human(text, tz, anchor)),
+        DateFormat::Ymd => exact(ymd(text, tz)),
         DateFormat::Relative => relative(text, tz, anchor),
-        DateFormat::Pattern(p) => pattern(text, p, tz),
+        DateFormat::Pattern(p) => exact(pattern(text, p, tz)),
     })
 }
 
@@ -479,15 +494,15 @@ fn human(text: &str, tz: Tz, anchor: Anchor) -> Option<Published> {
 
 // ---- relative -------------------------------------------------------------------------
 
-fn relative(text: &str, tz: Tz, anchor: Anchor) -> Option<Published> {
+fn relative(text: &str, tz: Tz, anchor: Anchor) -> Option<(Published, Option<u32>)> {
     let lower = text.trim_end_matches('.').to_ascii_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
     let today = anchor.day(tz);
     match words.as_slice() {
-        ["today"] => return Some(Published::Date(today, tz)),
-        ["yesterday"] => return Some(Published::Date(today.pred_opt()?, tz)),
+        ["today"] => return Some((Published::Date(today, tz), None)),
+        ["yesterday"] => return Some((Published::Date(today.pred_opt()?, tz), None)),
         ["just", "now"] | ["now"] | ["moments", "ago"] | ["a", "moment", "ago"] => {
-            return Some(at_offset(anchor, Duration::zero(), tz));
+            return Some((at_offset(anchor, Duration::zero(), tz), Some(60)));
         }
         _ => {}
     }
@@ -504,18 +519,18 @@ fn relative(text: &str, tz: Tz, anchor: Anchor) -> Option<Published> {
         }
         _ => return None,
     };
-    let per = match unit {
-        "s" | "sec" | "secs" | "second" | "seconds" => Duration::try_seconds(1)?,
-        "m" | "min" | "mins" | "minute" | "minutes" => Duration::try_minutes(1)?,
-        "h" | "hr" | "hrs" | "hour" | "hours" => Duration::try_hours(1)?,
-        "d" | "day" | "days" => return days_back(today, count, tz),
+    let (per, precision) = match unit {
+        "s" | "sec" | "secs" | "second" | "seconds" => (Duration::try_seconds(1)?, 1),
+        "m" | "min" | "mins" | "minute" | "minutes" => (Duration::try_minutes(1)?, 60),
+        "h" | "hr" | "hrs" | "hour" | "hours" => (Duration::try_hours(1)?, 3600),
+        "d" | "day" | "days" => return days_back(today, count, tz).map(|p| (p, None)),
         "w" | "wk" | "wks" | "week" | "weeks" => {
-            return days_back(today, count.checked_mul(7)?, tz);
+            return days_back(today, count.checked_mul(7)?, tz).map(|p| (p, None));
         }
         _ => return None,
     };
     let back = per.checked_mul(i32::try_from(count).ok()?)?;
-    (back <= max_back()).then(|| at_offset(anchor, back, tz))
+    (back <= max_back()).then(|| (at_offset(anchor, back, tz), Some(precision)))
 }
 
 fn count(word: &str) -> Option<i64> {
@@ -538,8 +553,14 @@ fn days_back(today: NaiveDate, n: i64, tz: Tz) -> Option<Published> {
 /// `back` before the anchor: a date-time for a fetch time, the day for a capture day.
 fn at_offset(anchor: Anchor, back: Duration, tz: Tz) -> Published {
     match anchor {
+        // Whole seconds: the fetch's nanoseconds say nothing about the story.
         Anchor::Instant(t) => match t.checked_sub_signed(back) {
-            Some(when) => Published::DateTime(when.with_timezone(&tz).fixed_offset()),
+            Some(when) => Published::DateTime(
+                when.with_timezone(&tz)
+                    .fixed_offset()
+                    .with_nanosecond(0)
+                    .unwrap_or(when.fixed_offset()),
+            ),
             None => Published::Date(anchor.day(tz), tz),
         },
         Anchor::Day(d) => Published::Date(d, tz),

@@ -13,6 +13,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::config::{Config, Location, SourceKind};
 use crate::model::{Item, Published, item_id, title_key};
 use crate::urls::{Canonicalizer, canonicalize};
 
@@ -81,6 +82,56 @@ pub fn merge(copies: Vec<Item>, options: &MergeOptions) -> Vec<Item> {
     // 4. Order.
     merged.sort_by(feed_order);
     merged
+}
+
+/// Fold the copies of one story, as the store has grouped them (by canonical
+/// url, or title and day), with the same rule [`merge`] applies: the store and
+/// an in-memory merge give the same story. `None` for no copies.
+pub fn fold_story(copies: Vec<Item>, options: &MergeOptions) -> Option<Item> {
+    if copies.is_empty() {
+        return None;
+    }
+    let canonical = copies
+        .iter()
+        .filter_map(|c| c.url.as_deref())
+        .filter_map(|u| canonicalize(u, &options.canonicalizer))
+        .min();
+    Some(fold(copies, canonical, options))
+}
+
+/// The merge options a config implies: its tracking parameters, and each
+/// source's origin hosts (its `link`, and its live input urls for page
+/// sources; an aggregated feed is not the origin of the stories it links to).
+pub fn options(config: &Config) -> MergeOptions {
+    let mut options = MergeOptions {
+        canonicalizer: Canonicalizer::with_extra(&config.tracking_params),
+        ..MergeOptions::default()
+    };
+    for source in &config.sources {
+        let mut hosts: Vec<String> = Vec::new();
+        let mut add = |u: &url::Url| {
+            if let Some(h) = u.host_str()
+                && !hosts.iter().any(|x| x == h)
+            {
+                hosts.push(h.to_owned());
+            }
+        };
+        if let Some(l) = &source.link {
+            add(l);
+        }
+        if source.kind != SourceKind::Feed {
+            for input in &source.inputs {
+                if let Some(u) = input.page_url.as_ref().or(match &input.location {
+                    Location::Http(u) => Some(u),
+                    Location::File(_) => None,
+                }) {
+                    add(u);
+                }
+            }
+        }
+        options.origin_hosts.insert(source.name.clone(), hosts);
+    }
+    options
 }
 
 /// Feed order: newest day first; within a day, listing order (a listing is

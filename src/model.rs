@@ -37,6 +37,10 @@ pub struct Item {
     /// Position in its listing, counted across pages (0 = top). Orders items
     /// of the same day, since a listing is newest first but dates are coarse.
     pub position: u32,
+    /// How many seconds `published` may be off, for a relative date ("3
+    /// hours ago" is good to the hour): a re-read within it is the same time.
+    #[serde(skip)]
+    pub published_precision: Option<u32>,
 }
 
 impl Item {
@@ -56,6 +60,7 @@ impl Item {
             source: source.to_owned(),
             also_in: Vec::new(),
             position,
+            published_precision: None,
         };
         item.refresh_id();
         item

@@ -4,8 +4,9 @@
 //!
 //! A *tick* is one refresh of one source. Sources tick independently (a slow
 //! or failing one never delays the others), with jitter so sources sharing a
-//! host do not all fetch at the same second. Publishing reads the whole item
-//! set back from the store, so items that rolled off a listing stay served.
+//! host do not all fetch at the same second. Publishing reads the edition
+//! from the store (as `build` does), so items that rolled off a listing stay
+//! served and memory holds only what the feeds show.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,15 +18,10 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::fetch::Fetcher;
-use crate::model::{self, Item};
-use crate::pipeline::{self, SourceRead};
-use crate::refresh::{RefreshOutcome, refresh_source};
+use crate::refresh::refresh_source;
 use crate::server::{Published, SourceStatus};
-use crate::store::{Store, StoredItem};
-use crate::views::ViewKey;
-
-/// The most items read back from the store for publishing.
-const MAX_PUBLISHED: usize = 1_000_000;
+use crate::store::Store;
+use crate::views::Edition;
 
 /// Publishes the store's items, keeping each source's latest status.
 #[derive(Clone)]
@@ -87,17 +83,17 @@ impl Scheduler {
         let now = Utc::now();
         let outcome = refresh_source(&self.store, &self.config, source, &self.fetcher, now).await;
         if outcome.failed() {
-            warn!(source = %source.name, errors = ?outcome.errors, "refresh failed; stored items stay served");
+            warn!(source = %source.name, errors = ?outcome.messages(), "refresh failed; stored items stay served");
         } else {
             info!(source = %source.name, new = outcome.stats.new, updated = outcome.stats.updated,
                   not_modified = outcome.not_modified, "refreshed");
         }
-        let status = status_of(&outcome, now);
+        let status = SourceStatus::of(&outcome, now);
         let status_changed = {
             let mut statuses = self.statuses.lock().await;
             let before = statuses.get(&source.name).map(|s| s.errors.clone());
             statuses.insert(source.name.clone(), status);
-            before.as_deref() != Some(&outcome.errors[..])
+            before.as_deref() != Some(&outcome.messages()[..])
         };
         self.published
             .count_not_modified(u64::from(outcome.not_modified));
@@ -106,60 +102,26 @@ impl Scheduler {
         }
     }
 
-    /// Read the store back, merge, and publish with the current statuses.
-    async fn publish(&self) {
-        let store = self.store.clone();
-        let read = move || store.stored(&ViewKey::All, MAX_PUBLISHED);
-        let items: Vec<Item> = match tokio::task::spawn_blocking(read).await {
-            Ok(Ok(stored)) => stored.into_iter().map(with_stable_time).collect(),
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot read the store; the feeds stay as they were");
-                return;
-            }
-            Err(e) => {
-                warn!(error = %e, "store task failed");
-                return;
-            }
-        };
+    /// Read the edition from the store and publish it with the current statuses.
+    pub async fn publish(&self) {
         let statuses: Vec<SourceStatus> = self.statuses.lock().await.values().cloned().collect();
-        let config = self.config.clone();
-        let published = self.published.clone();
+        let (config, store, published) = (
+            self.config.clone(),
+            self.store.clone(),
+            self.published.clone(),
+        );
         let done = tokio::task::spawn_blocking(move || {
-            let items = pipeline::merged(&config, items);
-            published.publish(items, statuses);
+            let edition = Edition::read(&store, &config, config.server.max_items)?;
+            published.publish(edition, statuses);
+            Ok::<_, crate::store::StoreError>(())
         })
         .await;
-        if let Err(e) = done {
-            warn!(error = %e, "publishing failed");
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "cannot read the store; the feeds stay as they were"),
+            Err(e) => warn!(error = %e, "publishing failed"),
         }
     }
-}
-
-/// A date-only item is published at the time the store first saw it on that
-/// day (stable across refreshes), rather than at midnight; the day, and so
-/// the feed order, stays the same.
-fn with_stable_time(stored: StoredItem) -> Item {
-    let mut item = stored.item;
-    if let (Some(model::Published::Date(day, _)), Some(t)) = (item.published, stored.stable_instant)
-        && t.date_naive() == day
-    {
-        item.published = Some(model::Published::DateTime(t));
-    }
-    item
-}
-
-/// The status a refresh leaves, in the shape /healthz shows.
-fn status_of(outcome: &RefreshOutcome, at: chrono::DateTime<Utc>) -> SourceStatus {
-    let read = SourceRead {
-        source: outcome.source.clone(),
-        items: Vec::new(),
-        warnings: outcome.warnings.clone(),
-        errors: outcome.errors.clone(),
-        pages: outcome.pages,
-    };
-    let mut status = SourceStatus::of(&read, at);
-    status.items_read = outcome.items_read;
-    status
 }
 
 /// `interval` ± 10 %, so sources started together drift apart.

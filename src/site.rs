@@ -1,7 +1,8 @@
-//! A *site* is every document byline publishes for one merged item list: the
-//! feeds of every view in every format, their HTML pages, the index and the
-//! OPML list. `byline build` writes it to a folder; `byline serve` keeps it in
-//! memory. Both use the same relative paths, so a static host and the server
+//! A *site* is every document byline publishes for one edition (see
+//! [`crate::views`]): the feeds of every view in every format, their HTML
+//! pages, the index and the OPML list. `byline build` writes it to a folder
+//! (see [`crate::output`]); `byline serve` keeps it in memory. Both use the
+//! same relative paths and the same bytes, so a static host and the server
 //! look the same to a reader.
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::model::Item;
 use crate::render::{self, Format, Site};
-use crate::views::{self, ViewKey};
+use crate::views::{Edition, ViewKey};
 
 /// One published document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +47,12 @@ pub fn site(config: &Config) -> Site {
     }
 }
 
-/// Every document for `items` (merged, in feed order), in a stable order.
-pub fn documents(items: &[Item], config: &Config) -> Vec<Document> {
+/// Every document of `edition`, in a stable order.
+pub fn documents(edition: &Edition, config: &Config) -> Vec<Document> {
     let site = site(config);
-    let views = views::all_views(items, config);
+    let views = edition.all_views();
     let mut docs = Vec::with_capacity(views.len() * 4 + 2);
-    let everything = newest(items);
+    let everything = newest(&edition.items);
     docs.push(Document {
         path: "index.html".into(),
         content_type: HTML,

@@ -70,6 +70,37 @@ fn label(name: &str) -> Option<&'static Encoding> {
     })
 }
 
+/// A body that is not valid in the charset its `Content-Type` declares is
+/// broken upstream: reading it anyway would store mangled titles (and, for
+/// url-less items, new ids) over good ones. `Err` says where the bytes go
+/// wrong. An unknown label, or no charset at all, is the adapter's to judge.
+pub fn check_declared(bytes: &[u8], content_type: Option<&str>) -> Result<(), String> {
+    let Some(content_type) = content_type else {
+        return Ok(());
+    };
+    let Some(encoding) = charset_param(content_type)
+        .and_then(|l| Encoding::for_label(l.trim().as_bytes()))
+    else {
+        return Ok(());
+    };
+    let (encoding, bom) = Encoding::for_bom(bytes).unwrap_or((encoding, 0));
+    let body = bytes.get(bom..).unwrap_or_default();
+    if encoding
+        .decode_without_bom_handling_and_without_replacement(body)
+        .is_some()
+    {
+        return Ok(());
+    }
+    let at = match std::str::from_utf8(body) {
+        Err(e) if encoding == UTF_8 => format!(" at byte {}", e.valid_up_to() + bom),
+        _ => String::new(),
+    };
+    Err(format!(
+        "body is not valid {} as its Content-Type {content_type:?} declares (invalid bytes{at}); page not read",
+        encoding.name()
+    ))
+}
+
 /// The `charset` parameter of a `Content-Type` value: `text/html; charset="utf-8"`.
 fn charset_param(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {

@@ -496,14 +496,14 @@ fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig, ConfigErr
         max_connections: at_least(raw.max_connections, "max_connections", 1, 1_000_000, 1024)?
             as usize,
         header_timeout_secs,
-        max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 1000)? as usize,
+        max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 50)? as usize,
         cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 16)? as usize,
         refresh_interval_secs: u64::from(at_least(
             raw.refresh_interval_secs,
             "refresh_interval_secs",
             0,
             604_800,
-            0,
+            1800,
         )?),
     })
 }

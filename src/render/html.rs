@@ -43,7 +43,7 @@ pub fn index_with_problems(views: &[View], site: &Site, problems: &[(String, Str
         out.push_str(&format!(
             "<p>{}: {}, latest {}.</p>\n",
             escape_text(&description(all, site)),
-            count(all.items.len()),
+            count(all.total),
             latest(all)
         ));
     }
@@ -91,7 +91,7 @@ pub fn index_with_problems(views: &[View], site: &Site, problems: &[(String, Str
                 "<tr><td><a href=\"{}\">{}</a></td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
                 escape_attr(&site.page_url(&view.key)),
                 escape_text(&view.title),
-                view.items.len(),
+                view.total,
                 latest(view),
                 feed_links(&view.key, site),
             ));

@@ -119,11 +119,11 @@ pub fn item_anchor(item: &Item) -> String {
     format!("item-{hex}")
 }
 
-/// The `<updated>` of a feed with no items. A renderer has no clock (the same
-/// view must always give the same bytes, and no feed may claim to be "new"
-/// because it was rebuilt), so an empty feed says it last changed at the Unix
-/// epoch: valid everywhere, obviously not a real date, never newer than a
-/// feed with items.
+/// The `<updated>` of a feed with no items and no edition time. A renderer
+/// has no clock (the same view must always give the same bytes, and no feed
+/// may claim to be "new" because it was rebuilt); every view of an edition
+/// carries the edition's time, so only a view made by hand falls back to
+/// the Unix epoch.
 pub(crate) const EMPTY_FEED_UPDATED: DateTime<Utc> = DateTime::UNIX_EPOCH;
 
 /// When an item last changed, as far as its source said: its `updated` time,
@@ -138,9 +138,13 @@ pub(crate) fn newest_time(view: &View) -> Option<DateTime<FixedOffset>> {
     view.items.iter().filter_map(|i| item_time(i)).max()
 }
 
-/// A feed's `updated`: the newest item time, or [`EMPTY_FEED_UPDATED`].
+/// A feed's `updated`: the newest item time; for an empty feed, the
+/// edition's time ([`View::as_of`]), or [`EMPTY_FEED_UPDATED`] for a view
+/// made without one.
 pub(crate) fn feed_updated(view: &View) -> DateTime<FixedOffset> {
-    newest_time(view).unwrap_or(EMPTY_FEED_UPDATED.fixed_offset())
+    newest_time(view)
+        .or(view.as_of)
+        .unwrap_or(EMPTY_FEED_UPDATED.fixed_offset())
 }
 
 /// The media type of an image url, told by its file extension; `None` when

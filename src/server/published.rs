@@ -1,5 +1,6 @@
-//! What the server currently publishes. A *snapshot* is one merged item set
-//! plus everything derived from it: which items each view holds, the state of
+//! What the server currently publishes. A *snapshot* is one edition (the
+//! views and the stories they show, read from the store by
+//! [`crate::views::Edition::read`], the same as `build`) plus the state of
 //! every source, and the documents rendered so far (an [`Entry`] per path:
 //! body, gzip and brotli bytes, validators). [`Published`] holds the current
 //! snapshot and swaps in a new one atomically, so a request sees one item set
@@ -9,7 +10,7 @@
 //! budget holds), or on first request, and then served from memory until the
 //! next snapshot; never once per request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
@@ -22,11 +23,10 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::model::{Item, slugify};
-use crate::pipeline::SourceRead;
+use crate::refresh::RefreshOutcome;
 use crate::render::{self, Format, Site};
-use crate::rules::Rules;
 use crate::site::{self, Document};
-use crate::views::{View, ViewKey};
+use crate::views::{Edition, View, ViewKey};
 
 use super::metrics::Metrics;
 use super::routes::{DocRef, ViewRef};
@@ -55,6 +55,9 @@ pub struct SourceStatus {
     pub warnings: usize,
     /// What went wrong in the last read; empty when it went well.
     pub errors: Vec<String>,
+    /// Which step of the last read failed first: `fetch`, `decode`, `parse`,
+    /// `empty` or `store`.
+    pub failed_stage: Option<&'static str>,
     pub read_at: DateTime<Utc>,
     /// The most recent error of any read, kept after the source recovers.
     pub last_error: Option<String>,
@@ -64,18 +67,20 @@ pub struct SourceStatus {
 }
 
 impl SourceStatus {
-    /// The status a read at `at` leaves; history is merged in by [`Published::publish`].
-    pub fn of(read: &SourceRead, at: DateTime<Utc>) -> Self {
-        let failed = !read.errors.is_empty();
+    /// The status a refresh at `at` leaves; history is merged in by [`Published::publish`].
+    pub fn of(outcome: &RefreshOutcome, at: DateTime<Utc>) -> Self {
+        let failed = outcome.failed();
+        let errors = outcome.messages();
         SourceStatus {
-            name: read.source.clone(),
-            items_read: read.items.len(),
+            name: outcome.source.clone(),
+            items_read: outcome.items_read,
             items_published: 0,
-            pages: read.pages,
-            warnings: read.warnings.len(),
-            errors: read.errors.clone(),
+            pages: outcome.pages,
+            warnings: outcome.warnings.len(),
+            failed_stage: outcome.errors.first().map(|e| e.stage.name()),
+            last_error: errors.last().cloned(),
+            errors,
             read_at: at,
-            last_error: read.errors.last().cloned(),
             last_error_at: failed.then_some(at),
             last_ok_at: (!failed).then_some(at),
         }
@@ -104,7 +109,7 @@ impl Published {
         let cache_control =
             HeaderValue::from_str(&format!("public, max-age={}", config.server.cache_max_age))
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300"));
-        let empty = Snapshot::build(&config, &site, Vec::new(), Vec::new());
+        let empty = Snapshot::build(&config, &site, Edition::default(), Vec::new());
         Published {
             site,
             metrics: Metrics::default(),
@@ -127,7 +132,7 @@ impl Published {
             .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub fn publish(&self, items: Vec<Item>, mut sources: Vec<SourceStatus>) {
+    pub fn publish(&self, edition: Edition, mut sources: Vec<SourceStatus>) {
         let started = std::time::Instant::now();
         let previous = self.snapshot();
         for status in &mut sources {
@@ -141,7 +146,7 @@ impl Published {
                 }
             }
         }
-        let snapshot = Snapshot::build(&self.config, &self.site, items, sources);
+        let snapshot = Snapshot::build(&self.config, &self.site, edition, sources);
         let warmed = snapshot.prewarm(self);
         info!(
             items = snapshot.store.len(),
@@ -187,11 +192,14 @@ pub(crate) struct ViewMeta {
     pub(crate) key: ViewKey,
     pub(crate) title: String,
     members: Vec<u32>,
+    /// Stories of the view in the store; the feed shows the newest.
+    total: usize,
 }
 
 impl ViewMeta {
+    /// How many stories the view has in all.
     pub(crate) fn len(&self) -> usize {
-        self.members.len()
+        self.total
     }
 }
 
@@ -271,6 +279,8 @@ pub(crate) struct Snapshot {
     pub(crate) views: Vec<ViewMeta>,
     by_key: HashMap<ViewKey, usize>,
     pub(crate) sources: Vec<SourceStatus>,
+    /// What an empty feed is dated (see [`View::as_of`]).
+    as_of: Option<DateTime<chrono::FixedOffset>>,
     pub(crate) published_at: DateTime<Utc>,
     /// The index and the OPML list need every item: rendered once, at publish
     /// time, from the items as given, and never evicted.
@@ -281,72 +291,27 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// Index `items` into views in one pass, with the same keys, titles and
-    /// order as [`crate::views::all_views`] (which scans the items once per
-    /// view: too slow for a thousand authors).
+    /// Pack `edition`'s stories and keep its views as lists of indices.
     fn build(
         config: &Config,
         site: &Site,
-        items: Vec<Item>,
+        edition: Edition,
         mut sources: Vec<SourceStatus>,
     ) -> Snapshot {
-        let mut all = Vec::with_capacity(items.len());
-        let mut authors: BTreeMap<&str, (&str, Vec<u32>)> = BTreeMap::new();
-        let mut tags: BTreeMap<&str, (&str, Vec<u32>)> = BTreeMap::new();
-        let mut by_source: HashMap<&str, Vec<u32>> = HashMap::new();
-        for (n, item) in items.iter().enumerate() {
-            let Ok(n) = u32::try_from(n) else { break };
-            all.push(n);
-            for a in &item.authors {
-                let entry = authors.entry(&a.slug).or_insert((&a.name, Vec::new()));
-                if entry.1.last() != Some(&n) {
-                    entry.1.push(n);
-                }
-            }
-            for t in &item.tags {
-                let entry = tags.entry(&t.slug).or_insert((&t.name, Vec::new()));
-                if entry.1.last() != Some(&n) {
-                    entry.1.push(n);
-                }
-            }
-            // A merged story stays in the feed of every source that had it.
-            for source in std::iter::once(&item.source).chain(&item.also_in) {
-                let members = by_source.entry(source).or_default();
-                if members.last() != Some(&n) {
-                    members.push(n);
-                }
-            }
-        }
-        let mut views = vec![ViewMeta {
-            key: ViewKey::All,
-            title: config.title.clone(),
-            members: all,
-        }];
-        let mut add = |key, title: &str, members| {
-            views.push(ViewMeta {
-                key,
-                title: title.to_owned(),
-                members,
+        let Edition {
+            items,
+            views,
+            as_of,
+        } = edition;
+        let views: Vec<ViewMeta> = views
+            .into_iter()
+            .map(|v| ViewMeta {
+                key: v.key,
+                title: v.title,
+                members: v.members,
+                total: v.total,
             })
-        };
-        for (slug, (name, members)) in authors {
-            add(ViewKey::Author(slug.to_owned()), name, members);
-        }
-        for (slug, (name, members)) in tags {
-            add(ViewKey::Tag(slug.to_owned()), name, members);
-        }
-        for s in &config.sources {
-            let members = by_source.remove(s.name.as_str()).unwrap_or_default();
-            add(ViewKey::Source(s.name.clone()), &s.title, members);
-        }
-        let rules = Rules::from_config(config);
-        for f in &config.feeds {
-            let members = (0..items.len())
-                .filter(|&n| items.get(n).is_some_and(|i| rules.feed_matches(f, i)))
-                .filter_map(|n| u32::try_from(n).ok())
-                .collect();
-            add(ViewKey::Custom(f.name.clone()), &f.title, members);
-        }
+            .collect();
         let by_key = views
             .iter()
             .enumerate()
@@ -359,7 +324,7 @@ impl Snapshot {
                 .map_or(0, ViewMeta::len);
         }
         let budget = config.server.cache_mb.saturating_mul(1024 * 1024);
-        let (index, opml) = render_lists(&views, &items, site, &problems(&sources));
+        let (index, opml) = render_lists(&views, &items, as_of, site, &problems(&sources));
         let store = ItemStore::new(&items);
         drop(items);
         Snapshot {
@@ -369,6 +334,7 @@ impl Snapshot {
             views,
             by_key,
             sources,
+            as_of,
             published_at: Utc::now(),
             docs: Mutex::new(DocCache::new(budget, usize::MAX)),
             variants: Mutex::new(DocCache::new(budget / 4, MAX_VARIANTS)),
@@ -525,7 +491,8 @@ impl Snapshot {
                 let all: Vec<Item> = (0..self.store.len())
                     .filter_map(|n| self.store.get(n))
                     .collect();
-                let (index, opml) = render_lists(&self.views, &all, site, &problems(&self.sources));
+                let (index, opml) =
+                    render_lists(&self.views, &all, self.as_of, site, &problems(&self.sources));
                 return Ok(if doc == Doc::Index { index } else { opml });
             }
             Doc::Feed(n, _) | Doc::Page(n) => n,
@@ -550,7 +517,9 @@ impl Snapshot {
         let view = View {
             key: meta.key.clone(),
             title,
+            total: meta.total,
             items: items.iter().collect(),
+            as_of: self.as_of,
         };
         let (content_type, body) = match doc {
             Doc::Feed(_, format) => (format.content_type(), format.render(&view, site)),
@@ -597,8 +566,6 @@ impl Snapshot {
     }
 }
 
-/// The index page and the OPML list of `views` over `items` (the snapshot's
-/// items, in store order).
 /// `(source, error)` of every source whose last read failed.
 fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
     sources
@@ -608,15 +575,20 @@ fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The index page and the OPML list of `views` over `items` (the snapshot's
+/// items, in store order).
 fn render_lists(
     views: &[ViewMeta],
     items: &[Item],
+    as_of: Option<DateTime<chrono::FixedOffset>>,
     site: &Site,
     problems: &[(String, String)],
 ) -> (Document, Document) {
     let full = |meta: &ViewMeta| View {
         key: meta.key.clone(),
         title: meta.title.clone(),
+        total: meta.total,
+        as_of,
         items: meta
             .members
             .iter()
@@ -827,7 +799,11 @@ fn brotli(body: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::model::{Person, Published as Date, Tag};
-    use crate::views;
+    use crate::views::InMemory;
+
+    fn edition(config: &Config, items: &[Item]) -> Edition {
+        Edition::read(&InMemory(items), config, 1000).unwrap()
+    }
 
     fn config(extra: &str) -> Config {
         Config::parse(
@@ -881,11 +857,12 @@ mod tests {
     }
 
     #[test]
-    fn views_match_all_views() {
+    fn views_match_the_edition() {
         let config = config("");
         let items = items();
-        let snap = Snapshot::build(&config, &site::site(&config), items.clone(), Vec::new());
-        let expected = views::all_views(&items, &config);
+        let edition = edition(&config, &items);
+        let snap = Snapshot::build(&config, &site::site(&config), edition.clone(), Vec::new());
+        let expected = edition.all_views();
         assert_eq!(snap.views.len(), expected.len());
         for (got, want) in snap.views.iter().zip(&expected) {
             assert_eq!(got.key, want.key);
@@ -901,7 +878,12 @@ mod tests {
     #[test]
     fn narrowing_selects_by_tag_author_and_limit() {
         let config = config("");
-        let snap = Snapshot::build(&config, &site::site(&config), items(), Vec::new());
+        let snap = Snapshot::build(
+            &config,
+            &site::site(&config),
+            edition(&config, &items()),
+            Vec::new(),
+        );
         let kim = snap
             .view_index(&ViewKey::Author("jeongmin-kim".into()))
             .and_then(|n| snap.views.get(n))
@@ -937,9 +919,9 @@ mod tests {
         let config = config("");
         let items = items();
         let published = Published::new(config.clone());
-        published.publish(items.clone(), Vec::new());
+        published.publish(edition(&config, &items), Vec::new());
         let snap = published.snapshot();
-        for doc in site::documents(&items, &config) {
+        for doc in site::documents(&edition(&config, &items), &config) {
             let request_path = format!("/{}", doc.path);
             let route = super::super::routes::route(&request_path, "/feeds/");
             let super::super::routes::Route::Doc { path, doc: docref } = route else {
@@ -953,7 +935,7 @@ mod tests {
             assert_eq!(entry.content_type, doc.content_type, "{}", doc.path);
             assert_eq!(entry.last_modified, doc.last_modified, "{}", doc.path);
         }
-        let kim = site::documents(&items, &config)
+        let kim = site::documents(&edition(&config, &items), &config)
             .into_iter()
             .find(|d| d.path == "authors/jeongmin-kim.atom")
             .unwrap();
@@ -966,7 +948,7 @@ mod tests {
     #[test]
     fn unknown_views_and_narrowings_are_missing() {
         let published = Published::new(config(""));
-        published.publish(items(), Vec::new());
+        published.publish(edition(&config(""), &items()), Vec::new());
         let snap = published.snapshot();
         let none = Narrowing::default();
         let get = |path: &str, doc, n: &Narrowing| snap.document(path, doc, n, None, &published);
@@ -1002,7 +984,7 @@ mod tests {
     #[test]
     fn another_origin_gets_its_own_pages_and_the_same_feeds() {
         let published = Published::new(config("[server]\ntrusted_proxies = [\"127.0.0.1\"]"));
-        published.publish(items(), Vec::new());
+        published.publish(edition(&published.config, &items()), Vec::new());
         let snap = published.snapshot();
         let none = Narrowing::default();
         let other = Site {
@@ -1065,23 +1047,31 @@ mod tests {
     fn source_history_survives_a_publish() {
         let published = Published::new(config(""));
         let t0 = Utc::now();
-        let failed = SourceRead {
+        let failed = RefreshOutcome {
             source: "one".into(),
-            errors: vec!["a.txt: cannot read".into()],
-            ..SourceRead::default()
+            errors: vec![crate::read::ReadError {
+                source_name: "one".into(),
+                stage: crate::read::Stage::Fetch,
+                message: "a.txt: cannot read".into(),
+            }],
+            ..RefreshOutcome::default()
         };
-        published.publish(Vec::new(), vec![SourceStatus::of(&failed, t0)]);
-        let ok = SourceRead {
+        published.publish(Edition::default(), vec![SourceStatus::of(&failed, t0)]);
+        let ok = RefreshOutcome {
             source: "one".into(),
-            items: items(),
+            items_read: items().len(),
             pages: 1,
-            ..SourceRead::default()
+            ..RefreshOutcome::default()
         };
-        published.publish(items(), vec![SourceStatus::of(&ok, t0)]);
+        let config = config("");
+        published.publish(edition(&config, &items()), vec![SourceStatus::of(&ok, t0)]);
         let snap = published.snapshot();
         let one = snap.sources.first().unwrap();
         assert!(one.healthy());
-        assert_eq!(one.last_error.as_deref(), Some("a.txt: cannot read"));
+        assert_eq!(
+            one.last_error.as_deref(),
+            Some("source \"one\": a.txt: cannot read")
+        );
         assert_eq!(one.items_read, items().len());
         // Its own three stories and the merged one it also carried.
         assert_eq!(one.items_published, 4);

@@ -213,6 +213,7 @@ impl ItemStore {
             source,
             also_in,
             position,
+            published_precision: None,
         })
     }
 }

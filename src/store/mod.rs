@@ -7,9 +7,11 @@
 //! on that date; otherwise midnight of the date in the source's zone; fixed at
 //! first sight, never the time of the latest refresh).
 //!
-//! Writes group into *listings*: one [`Store::upsert_items`] call stores what
-//! one read of one source showed, in one transaction, under a new sequence
-//! number. Feed order is newest day first; within a day, items placed by a
+//! The store keeps each source's *copy* of a story and the *story* they fold
+//! into (see [`write`]): feeds read stories, through indexes in feed order
+//! (see [`query`]). Writes group into *listings*: one [`Store::store_listing`]
+//! call stores what one read of one source showed, in one transaction, under
+//! the source's next listing number. Feed order is newest day first; within a day, items placed by a
 //! newer listing first, then listing order. So an item that rolled off a
 //! listing sorts after the items still on it, and positions of different
 //! reads never collide. A listing that only adds stories on top of the
@@ -21,38 +23,27 @@
 //! reads use a second, so a feed query never waits for a refresh's write
 //! (SQLite's WAL mode lets the two run side by side, across processes too).
 
+mod codec;
+mod query;
 mod schema;
+mod write;
 
-use std::collections::HashSet;
+pub use query::{Selection, SlugKind};
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+    Connection, OpenFlags, OptionalExtension, TransactionBehavior, params,
 };
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::model::{Item, Person, Published, Tag};
-use crate::views::ViewKey;
+use crate::model::Item;
 
 /// How long a connection waits for another writer (a second byline process)
 /// before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The columns every item query reads, in the order [`decode`] expects.
-const ITEM_COLUMNS: &str = "i.id, i.source, i.also_in, i.url, i.title, i.summary, i.authors, i.tags, i.image, \
-     i.published_kind, i.published, i.published_zone, i.updated, i.position, i.stable_instant, \
-     i.first_seen, i.last_seen";
-
-/// Feed order over table `t` (items or a join table), whose last column
-/// `key` (`key` or `item`) makes it total. Every feed index has these columns.
-fn feed_order(t: &str, key: &str) -> String {
-    format!("{t}.day DESC, {t}.seq DESC, {t}.position, {t}.at DESC, {t}.{key}")
-}
 
 /// Why the store could not do what was asked; every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +71,8 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("store task failed: {0}")]
+    Task(String),
     #[error("{path}: item {id:?}: {message}")]
     Corrupt {
         path: String,
@@ -88,7 +81,7 @@ pub enum StoreError {
     },
 }
 
-/// What one [`Store::upsert_items`] changed.
+/// What one [`Store::store_listing`] changed, counted in stories.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpsertStats {
     /// Items the store had not seen.
@@ -194,309 +187,6 @@ impl Store {
     /// stored by another source is left as that source stored it, and gains
     /// `source` in its `also_in`, so it is listed in this source's feed too.
     /// An empty `items` changes nothing: an empty read is not a listing.
-    pub fn upsert_items(
-        &self,
-        source: &str,
-        items: &[Item],
-        seen_at: DateTime<Utc>,
-    ) -> Result<UpsertStats, StoreError> {
-        let mut stats = UpsertStats::default();
-        if items.is_empty() {
-            return Ok(stats);
-        }
-        let path = self.path_str();
-        let sql = |context: &str| {
-            let path = path.clone();
-            let context = format!("source {source:?}: {context}");
-            move |source| StoreError::Sql {
-                path,
-                context,
-                source,
-            }
-        };
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql("cannot start a write"))?;
-        let seq: i64 = tx
-            .query_row(
-                "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sql("cannot number the listing"))?;
-        let seen_ms = seen_at.timestamp_millis();
-
-        // What the store has of each item, first copy of an id only.
-        let mut done: HashSet<&str> = HashSet::with_capacity(items.len());
-        let mut rows: Vec<(&Item, Row, Option<Existing>)> = Vec::with_capacity(items.len());
-        for item in items {
-            if !done.insert(item.id.as_str()) {
-                continue;
-            }
-            let existing: Option<Existing> = tx
-                .prepare_cached(
-                    "SELECT key, source, content_hash, first_seen, day, seq, position, also_in \
-                     FROM items WHERE id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.query_row([&item.id], |r| {
-                        Ok(Existing {
-                            key: r.get(0)?,
-                            source: r.get(1)?,
-                            hash: r.get(2)?,
-                            first_seen: r.get(3)?,
-                            day: r.get(4)?,
-                            seq: r.get(5)?,
-                            position: r.get(6)?,
-                            also_in: r.get(7)?,
-                        })
-                    })
-                    .optional()
-                })
-                .map_err(sql(&format!("item {:?}", item.id)))?;
-            rows.push((item, Row::encode(item), existing));
-        }
-        let restamp = needs_restamp(source, &rows);
-
-        for (item, row, existing) in &rows {
-            let context = format!("item {:?}", item.id);
-            let position = i64::from(item.position);
-            match existing {
-                None => {
-                    let stable = stable_instant(item.published.as_ref(), seen_at);
-                    let also_in = union(source, "[]", &item.also_in);
-                    let key = insert_item(&tx, source, item, row, seq, seen_ms, stable, &also_in)
-                        .map_err(sql(&context))?;
-                    insert_keys(&tx, key, item, row, (seq, position), source, &also_in)
-                        .map_err(sql(&context))?;
-                    stats.new += 1;
-                }
-                Some(e) if e.source != source => {
-                    // Another source's story: it stays as that source stored
-                    // it, and now also appears in this source's feed.
-                    let also_in = union(&e.source, &e.also_in, &[source.to_owned()]);
-                    tx.prepare_cached(
-                        "UPDATE items SET last_seen = max(last_seen, ?2), also_in = ?3 WHERE key = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![e.key, seen_ms, json(&also_in)]))
-                    .map_err(sql(&context))?;
-                    tx.prepare_cached(
-                        "INSERT OR IGNORE INTO item_sources (item, slug, day, seq, position, at) \
-                         SELECT key, ?2, day, seq, position, at FROM items WHERE key = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![e.key, source]))
-                    .map_err(sql(&context))?;
-                    stats.unchanged += 1;
-                }
-                Some(e) if e.hash == row.hash && !restamp => {
-                    // Only the last-seen time moves: no index is touched.
-                    tx.prepare_cached(
-                        "UPDATE items SET last_seen = max(last_seen, ?2) WHERE key = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![e.key, seen_ms]))
-                    .map_err(sql(&context))?;
-                    stats.unchanged += 1;
-                }
-                Some(e) if e.hash == row.hash => {
-                    tx.prepare_cached(
-                        "UPDATE items SET last_seen = max(last_seen, ?2), seq = ?3, position = ?4 \
-                         WHERE key = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![e.key, seen_ms, seq, position]))
-                    .map_err(sql(&context))?;
-                    for table in KEY_TABLES {
-                        tx.prepare_cached(&format!(
-                            "UPDATE {table} SET seq = ?2, position = ?3 WHERE item = ?1"
-                        ))
-                        .and_then(|mut s| s.execute(params![e.key, seq, position]))
-                        .map_err(sql(&context))?;
-                    }
-                    stats.unchanged += 1;
-                }
-                Some(e) => {
-                    // The stable instant was fixed at first sight; only a new
-                    // publication day makes the old one meaningless.
-                    let first_seen =
-                        DateTime::from_timestamp_millis(e.first_seen).unwrap_or(seen_at);
-                    let stable = if e.day == row.day {
-                        None
-                    } else {
-                        Some(stable_instant(item.published.as_ref(), first_seen))
-                    };
-                    let updated = item.updated.unwrap_or_else(|| seen_at.fixed_offset());
-                    let place = if restamp {
-                        (seq, position)
-                    } else {
-                        (e.seq, e.position)
-                    };
-                    update_item(&tx, e.key, item, row, place, seen_ms, updated, stable)
-                        .map_err(sql(&context))?;
-                    for table in KEY_TABLES {
-                        tx.prepare_cached(&format!("DELETE FROM {table} WHERE item = ?1"))
-                            .and_then(|mut s| s.execute([e.key]))
-                            .map_err(sql(&context))?;
-                    }
-                    let also_in = union(source, &e.also_in, &item.also_in);
-                    if also_in != union(source, &e.also_in, &[]) {
-                        tx.prepare_cached("UPDATE items SET also_in = ?2 WHERE key = ?1")
-                            .and_then(|mut s| s.execute(params![e.key, json(&also_in)]))
-                            .map_err(sql(&context))?;
-                    }
-                    insert_keys(&tx, e.key, item, row, place, source, &also_in)
-                        .map_err(sql(&context))?;
-                    stats.updated += 1;
-                }
-            }
-        }
-        tx.execute(
-            "INSERT INTO sources (name, latest_seen) VALUES (?1, ?2) \
-             ON CONFLICT (name) DO UPDATE SET latest_seen = max(latest_seen, excluded.latest_seen)",
-            params![source, seen_ms],
-        )
-        .map_err(sql("cannot record the listing"))?;
-        tx.commit().map_err(sql("cannot commit"))?;
-        Ok(stats)
-    }
-
-    /// The newest `limit` items of every source, in feed order.
-    pub fn items_all(&self, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.items(&ViewKey::All, limit)
-    }
-
-    /// The newest `limit` items bylined by the author `slug`, in feed order.
-    pub fn items_for_author(&self, slug: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.items(&ViewKey::Author(slug.to_owned()), limit)
-    }
-
-    /// The newest `limit` items tagged `slug`, in feed order.
-    pub fn items_for_tag(&self, slug: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.items(&ViewKey::Tag(slug.to_owned()), limit)
-    }
-
-    /// The newest `limit` items carried by source `name` (stored by it, or
-    /// also in it), in feed order.
-    pub fn items_for_source(&self, name: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.items(&ViewKey::Source(name.to_owned()), limit)
-    }
-
-    /// The newest `limit` items of a view, in feed order. A custom feed
-    /// (`ViewKey::Custom`) is a rule, not an index: it gives nothing here;
-    /// filter [`Store::items_all`] with the config's rules instead.
-    pub fn items(&self, view: &ViewKey, limit: usize) -> Result<Vec<Item>, StoreError> {
-        Ok(self
-            .stored(view, limit)?
-            .into_iter()
-            .map(|s| s.item)
-            .collect())
-    }
-
-    /// Like [`Store::items`], with first/last-seen times and stable instants.
-    /// Reads at most `limit` index entries, whatever the store's size.
-    pub fn stored(&self, view: &ViewKey, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let Some((sql, key)) = view_query(view) else {
-            return Ok(Vec::new());
-        };
-        let path = self.path_str();
-        let err = |source| StoreError::Sql {
-            path: path.clone(),
-            context: format!("cannot read the items of {}", view.path()),
-            source,
-        };
-        let conn = self.read();
-        let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
-        let raw: Vec<RawItem> = match key {
-            None => stmt.query_map(params![limit], RawItem::from_row),
-            Some(k) => stmt.query_map(params![limit, k], RawItem::from_row),
-        }
-        .and_then(|rows| rows.collect::<Result<_, _>>())
-        .map_err(err)?;
-        drop(stmt);
-        drop(conn);
-        raw.into_iter().map(|r| r.decode(&path)).collect()
-    }
-
-    /// How many items the store holds, of one source or of all.
-    pub fn item_count(&self, source: Option<&str>) -> Result<usize, StoreError> {
-        let conn = self.read();
-        let n: i64 = match source {
-            None => conn.query_row("SELECT count(*) FROM items", [], |r| r.get(0)),
-            Some(s) => conn.query_row("SELECT count(*) FROM items WHERE source = ?1", [s], |r| {
-                r.get(0)
-            }),
-        }
-        .map_err(|source| StoreError::Sql {
-            path: self.path_str(),
-            context: "cannot count items".to_owned(),
-            source,
-        })?;
-        Ok(usize::try_from(n).unwrap_or(0))
-    }
-
-    /// Drop history of `source` beyond `max_items` (in feed order) and items
-    /// older than `max_age` (by their stable instant, or first-seen time when
-    /// undated). Items in the source's latest listing always stay, so a
-    /// listing longer than the limits does not churn. Returns how many went.
-    pub fn apply_retention(
-        &self,
-        source: &str,
-        max_items: Option<usize>,
-        max_age: Option<chrono::Duration>,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        if max_items.is_none() && max_age.is_none() {
-            return Ok(0);
-        }
-        let path = self.path_str();
-        let sql = |e| StoreError::Sql {
-            path: path.clone(),
-            context: format!("source {source:?}: cannot apply retention"),
-            source: e,
-        };
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        // Items of the latest listing were all seen at its time.
-        let latest: i64 = tx
-            .query_row(
-                "SELECT latest_seen FROM sources WHERE name = ?1",
-                [source],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?
-            .unwrap_or(i64::MIN);
-        let mut removed = 0;
-        if let Some(max) = max_items {
-            let keep = i64::try_from(max).unwrap_or(i64::MAX);
-            removed += tx
-                .execute(
-                    &format!(
-                        "DELETE FROM items WHERE last_seen < ?2 AND key IN (\
-                           SELECT t.key FROM items t WHERE t.source = ?1 \
-                           ORDER BY {} LIMIT -1 OFFSET ?3)",
-                        feed_order("t", "key")
-                    ),
-                    params![source, latest, keep],
-                )
-                .map_err(sql)?;
-        }
-        if let Some(age) = max_age {
-            let cutoff = now - age;
-            removed += tx
-                .execute(
-                    "DELETE FROM items WHERE source = ?1 AND last_seen < ?2 \
-                     AND coalesce(at, first_seen / 1000) < ?3",
-                    params![source, latest, cutoff.timestamp()],
-                )
-                .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)?;
-        Ok(removed)
-    }
-
     /// What is remembered of fetching `url` for `source`.
     pub fn fetch_state(&self, source: &str, url: &str) -> Result<Option<FetchState>, StoreError> {
         let conn = self.read();
@@ -620,46 +310,6 @@ impl Store {
     }
 }
 
-/// The query of a view's items, `?1` the limit and `?2` its key (if any);
-/// `None` for a view the store has no index for.
-fn view_query(view: &ViewKey) -> Option<(String, Option<&str>)> {
-    // CROSS JOIN keeps the join table outermost, so SQLite walks its feed
-    // index in order and stops after `limit` rows instead of sorting.
-    match view {
-        ViewKey::All => Some((
-            format!(
-                "SELECT {ITEM_COLUMNS} FROM items i ORDER BY {} LIMIT ?1",
-                feed_order("i", "key")
-            ),
-            None,
-        )),
-        ViewKey::Source(name) => Some((
-            format!(
-                "SELECT {ITEM_COLUMNS} FROM item_sources t CROSS JOIN items i ON i.key = t.item \
-                 WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
-                feed_order("t", "item")
-            ),
-            Some(name),
-        )),
-        ViewKey::Author(slug) => Some((
-            format!(
-                "SELECT {ITEM_COLUMNS} FROM item_authors t CROSS JOIN items i ON i.key = t.item \
-                 WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
-                feed_order("t", "item")
-            ),
-            Some(slug),
-        )),
-        ViewKey::Tag(slug) => Some((
-            format!(
-                "SELECT {ITEM_COLUMNS} FROM item_tags t CROSS JOIN items i ON i.key = t.item \
-                 WHERE t.slug = ?2 ORDER BY {} LIMIT ?1",
-                feed_order("t", "item")
-            ),
-            Some(slug),
-        )),
-        ViewKey::Custom(_) => None,
-    }
-}
 
 /// Open one connection with the store's settings: WAL so readers and one
 /// writer never block each other, `synchronous = NORMAL` (durable at each
@@ -742,298 +392,6 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// The time a renderer may give the item; see [`StoredItem::stable_instant`].
-fn stable_instant(
-    published: Option<&Published>,
-    first_seen: DateTime<Utc>,
-) -> Option<DateTime<FixedOffset>> {
-    match published? {
-        Published::DateTime(dt) => Some(*dt),
-        p @ Published::Date(day, tz) => {
-            let seen_there = first_seen.with_timezone(tz);
-            if seen_there.date_naive() == *day {
-                Some(seen_there.fixed_offset())
-            } else {
-                Some(p.instant())
-            }
-        }
-    }
-}
-
-struct Existing {
-    key: i64,
-    source: String,
-    hash: String,
-    first_seen: i64,
-    day: Option<i64>,
-    seq: i64,
-    position: i64,
-    /// JSON list of source names.
-    also_in: String,
-}
-
-/// The tables of an item's keys, each with the item's feed-order columns.
-const KEY_TABLES: [&str; 3] = ["item_authors", "item_tags", "item_sources"];
-
-/// The sources besides `owner` that carried an item: those stored (`stored`,
-/// a JSON list) and `more`, sorted, without duplicates.
-fn union(owner: &str, stored: &str, more: &[String]) -> Vec<String> {
-    let mut all: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
-    all.extend(more.iter().cloned());
-    all.retain(|s| s != owner);
-    all.sort();
-    all.dedup();
-    all
-}
-
-fn json(names: &[String]) -> String {
-    serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// Must the items of this listing all take its new sequence number and
-/// their new positions? Not when the listing only added stories above the
-/// ones already stored, in the order they are stored in: then the stored
-/// `(seq, position)` already give listing order, new items sort first by
-/// their newer `seq`, and the common refresh moves no index entry. Otherwise
-/// (a story inserted below a stored one, stories reordered) every item is
-/// re-stamped so the store shows the listing's order.
-fn needs_restamp(source: &str, rows: &[(&Item, Row, Option<Existing>)]) -> bool {
-    let mut in_listing_order: Vec<&(&Item, Row, Option<Existing>)> = rows.iter().collect();
-    in_listing_order.sort_by_key(|(item, _, _)| item.position);
-    let mut previous: Option<(i64, i64)> = None;
-    for (_, _, existing) in in_listing_order {
-        match existing {
-            // A new story below a stored one.
-            None if previous.is_some() => return true,
-            None => {}
-            // Another source's item: its place is that source's business.
-            Some(e) if e.source != source => {}
-            Some(e) => {
-                if let Some((seq, position)) = previous {
-                    let in_order = seq > e.seq || (seq == e.seq && position < e.position);
-                    if !in_order {
-                        return true;
-                    }
-                }
-                previous = Some((e.seq, e.position));
-            }
-        }
-    }
-    false
-}
-
-#[derive(Serialize, Deserialize)]
-struct AuthorJson {
-    name: String,
-    slug: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct TagJson {
-    name: String,
-    slug: String,
-}
-
-/// The derived columns of one item.
-struct Row {
-    authors: String,
-    tags: String,
-    published_kind: Option<&'static str>,
-    published: Option<String>,
-    published_zone: Option<String>,
-    day: Option<i64>,
-    at: Option<i64>,
-    hash: String,
-}
-
-impl Row {
-    fn encode(item: &Item) -> Row {
-        let authors: Vec<AuthorJson> = item
-            .authors
-            .iter()
-            .map(|a| AuthorJson {
-                name: a.name.clone(),
-                slug: a.slug.clone(),
-                url: a.url.clone(),
-            })
-            .collect();
-        let tags: Vec<TagJson> = item
-            .tags
-            .iter()
-            .map(|t| TagJson {
-                name: t.name.clone(),
-                slug: t.slug.clone(),
-            })
-            .collect();
-        // Serializing plain strings and vectors of them cannot fail.
-        let authors = serde_json::to_string(&authors).unwrap_or_else(|_| "[]".to_owned());
-        let tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".to_owned());
-        let (published_kind, published, published_zone) = match &item.published {
-            None => (None, None, None),
-            Some(Published::DateTime(dt)) => (Some("datetime"), Some(dt.to_rfc3339()), None),
-            Some(Published::Date(d, tz)) => (
-                Some("date"),
-                Some(d.to_string()),
-                Some(tz.name().to_owned()),
-            ),
-        };
-        let day = item.day().map(|d| i64::from(d.num_days_from_ce()));
-        let at = item.published.as_ref().map(|p| p.instant().timestamp());
-        // What a reader sees: a change here is an edit worth an `updated`.
-        let content = serde_json::json!([
-            item.url,
-            item.title,
-            item.summary,
-            authors,
-            tags,
-            item.image,
-            published_kind,
-            published,
-            published_zone,
-            item.updated.map(|u| u.to_rfc3339()),
-        ]);
-        let digest = Sha256::digest(content.to_string().as_bytes());
-        let hash = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Row {
-            authors,
-            tags,
-            published_kind,
-            published,
-            published_zone,
-            day,
-            at,
-            hash,
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn insert_item(
-    tx: &Transaction,
-    source: &str,
-    item: &Item,
-    row: &Row,
-    seq: i64,
-    seen_ms: i64,
-    stable: Option<DateTime<FixedOffset>>,
-    also_in: &[String],
-) -> rusqlite::Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO items (id, source, url, title, summary, authors, tags, image, published_kind, \
-         published, published_zone, updated, day, seq, position, at, stable_instant, first_seen, \
-         last_seen, content_hash, also_in) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19, ?20) \
-         RETURNING key",
-    )?
-    .query_row(
-        params![
-            item.id,
-            source,
-            item.url,
-            item.title,
-            item.summary,
-            row.authors,
-            row.tags,
-            item.image,
-            row.published_kind,
-            row.published,
-            row.published_zone,
-            item.updated.map(|u| u.to_rfc3339()),
-            row.day,
-            seq,
-            i64::from(item.position),
-            row.at,
-            stable.map(|s| s.to_rfc3339()),
-            seen_ms,
-            row.hash,
-            json(also_in),
-        ],
-        |r| r.get(0),
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn update_item(
-    tx: &Transaction,
-    key: i64,
-    item: &Item,
-    row: &Row,
-    (seq, position): (i64, i64),
-    seen_ms: i64,
-    updated: DateTime<FixedOffset>,
-    stable: Option<Option<DateTime<FixedOffset>>>,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "UPDATE items SET url = ?2, title = ?3, summary = ?4, authors = ?5, tags = ?6, image = ?7, \
-         published_kind = ?8, published = ?9, published_zone = ?10, updated = ?11, day = ?12, \
-         seq = ?13, position = ?14, at = ?15, last_seen = max(last_seen, ?16), content_hash = ?17, \
-         stable_instant = CASE WHEN ?18 THEN ?19 ELSE stable_instant END \
-         WHERE key = ?1",
-    )?
-    .execute(params![
-        key,
-        item.url,
-        item.title,
-        item.summary,
-        row.authors,
-        row.tags,
-        item.image,
-        row.published_kind,
-        row.published,
-        row.published_zone,
-        updated.to_rfc3339(),
-        row.day,
-        seq,
-        position,
-        row.at,
-        seen_ms,
-        row.hash,
-        stable.is_some(),
-        stable.flatten().map(|s| s.to_rfc3339()),
-    ])?;
-    Ok(())
-}
-
-/// The author, tag and source keys of an item, carrying its feed-order columns.
-fn insert_keys(
-    tx: &Transaction,
-    key: i64,
-    item: &Item,
-    row: &Row,
-    (seq, position): (i64, i64),
-    source: &str,
-    also_in: &[String],
-) -> rusqlite::Result<()> {
-    let sources = std::iter::once(source)
-        .chain(also_in.iter().map(String::as_str))
-        .collect();
-    for (table, slugs) in [
-        (
-            "item_authors",
-            item.authors
-                .iter()
-                .map(|a| a.slug.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        (
-            "item_tags",
-            item.tags.iter().map(|t| t.slug.as_str()).collect(),
-        ),
-        ("item_sources", sources),
-    ] {
-        let mut stmt = tx.prepare_cached(&format!(
-            "INSERT OR IGNORE INTO {table} (item, slug, day, seq, position, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        ))?;
-        for slug in slugs {
-            stmt.execute(params![key, slug, row.day, seq, position, row.at])?;
-        }
-    }
-    Ok(())
-}
-
 fn fetch_state_row(r: &rusqlite::Row) -> rusqlite::Result<FetchState> {
     let time = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
     Ok(FetchState {
@@ -1052,142 +410,6 @@ fn fetch_state_row(r: &rusqlite::Row) -> rusqlite::Result<FetchState> {
     })
 }
 
-/// One row as SQLite gives it, before the checks of [`RawItem::decode`].
-struct RawItem {
-    id: String,
-    source: String,
-    also_in: String,
-    url: Option<String>,
-    title: String,
-    summary: Option<String>,
-    authors: String,
-    tags: String,
-    image: Option<String>,
-    published_kind: Option<String>,
-    published: Option<String>,
-    published_zone: Option<String>,
-    updated: Option<String>,
-    position: i64,
-    stable_instant: Option<String>,
-    first_seen: i64,
-    last_seen: i64,
-}
-
-impl RawItem {
-    fn from_row(r: &rusqlite::Row) -> rusqlite::Result<RawItem> {
-        Ok(RawItem {
-            id: r.get(0)?,
-            source: r.get(1)?,
-            also_in: r.get(2)?,
-            url: r.get(3)?,
-            title: r.get(4)?,
-            summary: r.get(5)?,
-            authors: r.get(6)?,
-            tags: r.get(7)?,
-            image: r.get(8)?,
-            published_kind: r.get(9)?,
-            published: r.get(10)?,
-            published_zone: r.get(11)?,
-            updated: r.get(12)?,
-            position: r.get(13)?,
-            stable_instant: r.get(14)?,
-            first_seen: r.get(15)?,
-            last_seen: r.get(16)?,
-        })
-    }
-
-    /// Back to the model; a value this build did not write is an error naming
-    /// the item, never a panic.
-    fn decode(self, path: &str) -> Result<StoredItem, StoreError> {
-        let corrupt = |message: String| StoreError::Corrupt {
-            path: path.to_owned(),
-            id: self.id.clone(),
-            message,
-        };
-        let rfc3339 = |what: &str, s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .map_err(|e| corrupt(format!("{what} {s:?} is not an RFC 3339 time: {e}")))
-        };
-        let authors: Vec<AuthorJson> = serde_json::from_str(&self.authors)
-            .map_err(|e| corrupt(format!("authors are not a JSON list: {e}")))?;
-        let tags: Vec<TagJson> = serde_json::from_str(&self.tags)
-            .map_err(|e| corrupt(format!("tags are not a JSON list: {e}")))?;
-        let also_in: Vec<String> = serde_json::from_str(&self.also_in)
-            .map_err(|e| corrupt(format!("also_in is not a JSON list: {e}")))?;
-        let published = match (
-            self.published_kind.as_deref(),
-            self.published.as_deref(),
-            self.published_zone.as_deref(),
-        ) {
-            (None, _, _) => None,
-            (Some("datetime"), Some(s), _) => Some(Published::DateTime(rfc3339("published", s)?)),
-            (Some("date"), Some(s), Some(zone)) => {
-                let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|e| corrupt(format!("published date {s:?}: {e}")))?;
-                let tz: Tz = zone
-                    .parse()
-                    .map_err(|_| corrupt(format!("unknown time zone {zone:?}")))?;
-                Some(Published::Date(day, tz))
-            }
-            (Some(kind), s, zone) => {
-                return Err(corrupt(format!(
-                    "published {kind:?} {s:?} in zone {zone:?} is not a date or a date-time"
-                )));
-            }
-        };
-        let updated = self
-            .updated
-            .as_deref()
-            .map(|s| rfc3339("updated", s))
-            .transpose()?;
-        let stable_instant = self
-            .stable_instant
-            .as_deref()
-            .map(|s| rfc3339("stable_instant", s))
-            .transpose()?;
-        let time = |what: &str, ms: i64| {
-            DateTime::from_timestamp_millis(ms)
-                .ok_or_else(|| corrupt(format!("{what} {ms} is out of range")))
-        };
-        let first_seen = time("first_seen", self.first_seen)?;
-        let last_seen = time("last_seen", self.last_seen)?;
-        let position = u32::try_from(self.position)
-            .map_err(|_| corrupt(format!("position {} is out of range", self.position)))?;
-        Ok(StoredItem {
-            item: Item {
-                id: self.id,
-                url: self.url,
-                title: self.title,
-                summary: self.summary,
-                authors: authors
-                    .into_iter()
-                    .map(|a| Person {
-                        name: a.name,
-                        slug: a.slug,
-                        url: a.url,
-                    })
-                    .collect(),
-                published,
-                updated,
-                tags: tags
-                    .into_iter()
-                    .map(|t| Tag {
-                        name: t.name,
-                        slug: t.slug,
-                    })
-                    .collect(),
-                image: self.image,
-                source: self.source,
-                also_in,
-                position,
-            },
-            first_seen,
-            last_seen,
-            stable_instant,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1200,17 +422,17 @@ mod tests {
         let store = Store::open(dir.path().join("s.db")).unwrap();
         let conn = store.read();
         for view in [
-            ViewKey::All,
-            ViewKey::Source("nk".into()),
-            ViewKey::Author("a".into()),
-            ViewKey::Tag("t".into()),
+            Selection::All,
+            Selection::Source("nk"),
+            Selection::Author("a"),
+            Selection::Tag("t"),
         ] {
-            let (sql, key) = view_query(&view).unwrap();
+            let (sql, key) = query::selection_query(view);
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let row = |r: &rusqlite::Row| r.get::<_, String>(3);
             let plan: Vec<String> = match key {
-                None => stmt.query_map(params![50], row),
-                Some(k) => stmt.query_map(params![50, k], row),
+                None => stmt.query_map(rusqlite::params![50, 0], row),
+                Some(k) => stmt.query_map(rusqlite::params![50, 0, k], row),
             }
             .unwrap()
             .collect::<Result<_, _>>()
@@ -1223,7 +445,7 @@ mod tests {
             );
             assert!(
                 plan.contains("INTEGER PRIMARY KEY")
-                    || matches!(view, ViewKey::All | ViewKey::Source(_)),
+                    || matches!(view, Selection::All | Selection::Source(_)),
                 "{view:?}: {plan}"
             );
         }
@@ -1231,15 +453,16 @@ mod tests {
 
     #[test]
     fn stable_instant_is_first_seen_on_the_day_else_midnight() {
+        use crate::model::Published;
         let seoul = chrono_tz::Asia::Seoul;
-        let day = NaiveDate::from_ymd_opt(2022, 5, 20).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2022, 5, 20).unwrap();
         let p = Published::Date(day, seoul);
         // 2022-05-20 03:00 UTC is 12:00 in Seoul, the same day.
         let seen = DateTime::parse_from_rfc3339("2022-05-20T03:00:00Z")
             .unwrap()
             .to_utc();
         assert_eq!(
-            stable_instant(Some(&p), seen).unwrap().to_rfc3339(),
+            write::stable_instant(Some(&p), seen).to_rfc3339(),
             "2022-05-20T12:00:00+09:00"
         );
         // 2022-05-20 16:00 UTC is already the 21st in Seoul: midnight of the 20th.
@@ -1247,9 +470,10 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(
-            stable_instant(Some(&p), late).unwrap().to_rfc3339(),
+            write::stable_instant(Some(&p), late).to_rfc3339(),
             "2022-05-20T00:00:00+09:00"
         );
-        assert_eq!(stable_instant(None, seen), None);
+        // Undated: the time it was first seen.
+        assert_eq!(write::stable_instant(None, seen), seen.fixed_offset());
     }
 }

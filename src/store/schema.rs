@@ -9,7 +9,7 @@
 use rusqlite::Transaction;
 
 /// Migration `n` (0-based) takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1];
+pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2];
 
 /// The version this build writes.
 pub(crate) fn latest() -> u32 {
@@ -114,4 +114,80 @@ fn v1(tx: &Transaction) -> rusqlite::Result<()> {
         ) WITHOUT ROWID;
         ",
     )
+}
+
+/// Version 2: the store keeps *copies* (each source's version of a story) as
+/// well as the merged story, so every source's read folds into the story with
+/// the merger's one rule, whatever the order sources are read in.
+///
+/// `items` stay the merged stories (what feeds show); `copies` reference them.
+/// A v1 item becomes one copy per source that carried it. Listings are
+/// numbered per source (`sources.listings`), so the order of two sources'
+/// stories never depends on which was refreshed first. `items.title_key`
+/// finds the story a url-less copy belongs to.
+fn v2(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE copies (
+            source         TEXT NOT NULL,
+            id             TEXT NOT NULL,          -- the copy's id (canonical url or title hash)
+            story          INTEGER NOT NULL REFERENCES items (key) ON DELETE CASCADE,
+            url            TEXT,
+            title          TEXT NOT NULL,
+            summary        TEXT,
+            authors        TEXT NOT NULL,
+            tags           TEXT NOT NULL,
+            image          TEXT,
+            published_kind TEXT CHECK (published_kind IN ('date', 'datetime')),
+            published      TEXT,
+            published_zone TEXT,
+            updated        TEXT,
+            seq            INTEGER NOT NULL,       -- the source's listing that placed it
+            position       INTEGER NOT NULL,
+            first_seen     INTEGER NOT NULL,
+            last_seen      INTEGER NOT NULL,
+            content_hash   TEXT NOT NULL,
+            PRIMARY KEY (source, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX copies_story ON copies (story);
+
+        ALTER TABLE items ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+        ALTER TABLE sources ADD COLUMN listings INTEGER NOT NULL DEFAULT 0;
+        INSERT INTO counters (name, value)
+            VALUES ('created', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+        INSERT INTO copies (source, id, story, url, title, summary, authors, tags, image,
+                            published_kind, published, published_zone, updated, seq, position,
+                            first_seen, last_seen, content_hash)
+            SELECT source, id, key, url, title, summary, authors, tags, image, published_kind,
+                   published, published_zone, updated, seq, position, first_seen, last_seen,
+                   content_hash
+            FROM items;
+        INSERT OR IGNORE INTO copies (source, id, story, url, title, summary, authors, tags, image,
+                            published_kind, published, published_zone, updated, seq, position,
+                            first_seen, last_seen, content_hash)
+            SELECT j.value, i.id, i.key, i.url, i.title, i.summary, i.authors, i.tags, i.image,
+                   i.published_kind, i.published, i.published_zone, i.updated, i.seq, i.position,
+                   i.first_seen, i.last_seen, i.content_hash
+            FROM items i, json_each(i.also_in) j;
+        UPDATE sources SET listings = (SELECT coalesce(max(seq), 0) FROM items);
+        ",
+    )?;
+    // The title key is the model's, computed here rather than in SQL.
+    let keys: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT key, title, day FROM items")?;
+        let rows = stmt.query_map([], |r| {
+            let day: Option<i64> = r.get(2)?;
+            let day = day
+                .and_then(|d| i32::try_from(d).ok())
+                .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
+            Ok((r.get(0)?, crate::model::title_key(&r.get::<_, String>(1)?, day)))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut update = tx.prepare("UPDATE items SET title_key = ?2 WHERE key = ?1")?;
+    for (key, title_key) in keys {
+        update.execute(rusqlite::params![key, title_key])?;
+    }
+    tx.execute_batch("CREATE INDEX items_title_key ON items (title_key);")
 }

@@ -491,7 +491,10 @@ impl Reader<'_> {
                 .as_deref()
                 .and_then(|i| urls::resolve(base.as_ref(), i));
             if let Some(raw) = &card.published {
-                item.published = dates::parse(raw, &cfg.date_formats, self.source.timezone, anchor);
+                let parsed =
+                    dates::parse_precise(raw, &cfg.date_formats, self.source.timezone, anchor);
+                item.published = parsed.map(|(p, _)| p);
+                item.published_precision = parsed.and_then(|(_, precision)| precision);
                 if item.published.is_none() {
                     let formats: Vec<String> = cfg
                         .date_formats

@@ -1,0 +1,249 @@
+//! Reading: the one page loop every command goes through.
+//!
+//! A *read* is one pass over one source: for each input, fetch (sending the
+//! validators the caller kept), check the body against its declared charset,
+//! hand it to the source's adapter, follow the listing's next page, and
+//! collect the items, the warnings and how each page ended. `check` prints a
+//! read; `refresh`, `ingest`, `build` and `serve` hand it to the store. There
+//! is no other way from a url to items, so every command keeps the same rules:
+//! a page that is not modified costs no parse, a body invalid in its declared
+//! charset or a page without items is a failure (far more often a broken page
+//! than an empty listing), and a failure names its stage and place.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+use url::Url;
+
+use crate::adapters::{self, Page, decode};
+use crate::config::{Input, Location, SourceConfig};
+use crate::fetch::{Conditional, Fetcher, Validators};
+use crate::model::Item;
+
+/// Which step of reading a page failed: `/healthz` and `/metrics` tell a
+/// site that is down (fetch) from one whose markup changed (parse, empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// The bytes could not be had: network, HTTP status, file, size limit.
+    Fetch,
+    /// The bytes are not valid in the charset they declare.
+    Decode,
+    /// The adapter could not read the page at all.
+    Parse,
+    /// The page read, but gave no items.
+    Empty,
+    /// The items could not be stored.
+    Store,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Fetch => "fetch",
+            Stage::Decode => "decode",
+            Stage::Parse => "parse",
+            Stage::Empty => "empty",
+            Stage::Store => "store",
+        }
+    }
+}
+
+/// Why a page (or a source) gave nothing; the message names the place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("source {source_name:?}: {message}")]
+pub struct ReadError {
+    /// The source's name.
+    pub source_name: String,
+    pub stage: Stage,
+    pub message: String,
+}
+
+/// How one fetched page (a url or a file) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageOutcome {
+    /// Read; its items are in the read. The validators are for next time.
+    Read {
+        etag: Option<String>,
+        last_modified: Option<String>,
+        warnings: Vec<String>,
+    },
+    /// Unchanged since the validators sent: its items are already stored.
+    NotModified,
+    Failed(ReadError),
+}
+
+/// What one read of one source gave.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    pub source: String,
+    /// Items of every page, positions counted across inputs and pages.
+    pub items: Vec<Item>,
+    /// Every page fetched, by name (url or path), in order.
+    pub pages: Vec<(String, PageOutcome)>,
+    /// What the adapter skipped or did not understand.
+    pub warnings: Vec<String>,
+}
+
+impl Read {
+    /// Pages read (not 304s, not failures).
+    pub fn pages_read(&self) -> u32 {
+        let n = self
+            .pages
+            .iter()
+            .filter(|(_, o)| matches!(o, PageOutcome::Read { .. }))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    pub fn not_modified(&self) -> u32 {
+        let n = self
+            .pages
+            .iter()
+            .filter(|(_, o)| *o == PageOutcome::NotModified)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &ReadError> {
+        self.pages.iter().filter_map(|(_, o)| match o {
+            PageOutcome::Failed(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    pub fn failed(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    /// Problems with the items' fields that make the read suspect though no
+    /// page failed: today, a date field that filled for no item (a date
+    /// selector that stopped matching). Such items are stored with their
+    /// first-seen time, never 1970 or "now".
+    pub fn field_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.items.is_empty() && self.items.iter().all(|i| i.published.is_none()) {
+            out.push(format!(
+                "source {:?}: field published: no date for any of {} items (does the date selector still match?); they are dated when first seen",
+                self.source,
+                self.items.len()
+            ));
+        }
+        out
+    }
+}
+
+/// Read `inputs` (usually `source.inputs`) of `source`. `validators` are the
+/// ones kept from earlier reads, by page name: a page they still describe is
+/// "not modified" and not parsed. Never fails as a whole: what went wrong is
+/// in the read's pages.
+pub async fn read_source(
+    source: &SourceConfig,
+    inputs: &[Input],
+    fetcher: &Fetcher,
+    validators: &HashMap<String, Validators>,
+    now: DateTime<Utc>,
+) -> Read {
+    let mut read = Read {
+        source: source.name.clone(),
+        ..Read::default()
+    };
+    let max_pages = source.html.as_ref().map_or(1, |h| h.max_pages);
+    for input in inputs {
+        let mut location = input.location.clone();
+        let mut page_url = input.page_url.clone().or_else(|| match &location {
+            Location::Http(u) => Some(u.clone()),
+            Location::File(_) => None,
+        });
+        let mut seen: Vec<Location> = Vec::new();
+        for page_no in 1..=max_pages {
+            let name = location.display();
+            seen.push(location.clone());
+            let kept = validators.get(&name).cloned().unwrap_or_default();
+            let fail = |read: &mut Read, stage: Stage, message: String| {
+                warn!(source = %source.name, page = %name, stage = stage.name(), error = %message, "page failed");
+                let error = ReadError {
+                    source_name: source.name.clone(),
+                    stage,
+                    message,
+                };
+                read.pages
+                    .push((name.clone(), PageOutcome::Failed(error)));
+            };
+            let fetched = match fetcher.fetch_if(&location, &kept).await {
+                Ok(Conditional::Modified(f)) => f,
+                Ok(Conditional::NotModified) => {
+                    // Its items are stored, and following its next link
+                    // would need the parse a 304 saves.
+                    info!(source = %source.name, page = %name, "not modified");
+                    read.pages.push((name, PageOutcome::NotModified));
+                    break;
+                }
+                Err(e) => {
+                    fail(&mut read, Stage::Fetch, e.to_string());
+                    break;
+                }
+            };
+            if let Some(u) = &fetched.final_url {
+                page_url = Some(u.clone());
+            }
+            if let Err(message) = decode::check_declared(&fetched.bytes, fetched.content_type.as_deref()) {
+                fail(&mut read, Stage::Decode, format!("{name}: {message}"));
+                break;
+            }
+            let page = Page {
+                bytes: &fetched.bytes,
+                name: &name,
+                url: page_url.as_ref(),
+                content_type: fetched.content_type.as_deref(),
+                captured: input.captured,
+                fetched_at: now,
+            };
+            let first = u32::try_from(read.items.len()).unwrap_or(u32::MAX);
+            let listing = match adapters::read(source, &page, first) {
+                Ok(l) => l,
+                Err(e) => {
+                    fail(&mut read, Stage::Parse, e.to_string());
+                    break;
+                }
+            };
+            if listing.items.is_empty() {
+                // Keep its validators out, so the page is read again.
+                let why = listing
+                    .warnings
+                    .first()
+                    .map_or_else(|| format!("{name}: no items"), |w| format!("no items: {w}"));
+                read.warnings.extend(listing.warnings);
+                fail(&mut read, Stage::Empty, why);
+                break;
+            }
+            info!(source = %source.name, page = %name, items = listing.items.len(),
+                  warnings = listing.warnings.len(), "read page");
+            read.items.extend(listing.items);
+            read.warnings.extend(listing.warnings.iter().cloned());
+            read.pages.push((
+                name,
+                PageOutcome::Read {
+                    etag: fetched.etag,
+                    last_modified: fetched.last_modified,
+                    warnings: listing.warnings,
+                },
+            ));
+            // Follow next pages of live inputs only: a saved snapshot's next
+            // link points at today's site, not the snapshot.
+            let next = match (&input.location, listing.next_page) {
+                (Location::Http(_), Some(next)) if page_no < max_pages => Url::parse(&next).ok(),
+                _ => None,
+            };
+            match next {
+                Some(u) if !seen.contains(&Location::Http(u.clone())) => {
+                    page_url = Some(u.clone());
+                    location = Location::Http(u);
+                }
+                _ => break,
+            }
+        }
+    }
+    read
+}

@@ -1,0 +1,669 @@
+//! Writing: what one read of one source showed, stored as that source's
+//! *copies*, and folded into *stories* with the merger's one rule.
+//!
+//! A listing is stored in one transaction under the source's next listing
+//! number. Each copy finds its story (by canonical url; a url-less copy by
+//! title and day), and every story the listing touched is folded again from
+//! all of its copies with [`merge::fold_story`], the same function an
+//! in-memory merge uses, so the story is the same whichever source was read
+//! first. A story keeps its key and first-seen time; when its folded content
+//! changes it is updated in place and its `updated` moves (feed readers see
+//! the edit). Its *stable instant* (the time given to a date-only or undated
+//! story) is fixed at first sight and kept.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::codec::{COPY_COLUMNS, RawItem, Row, json};
+use super::query::feed_order;
+use super::{Store, StoreError, UpsertStats};
+use crate::merge::{self, MergeOptions};
+use crate::model::{Item, Published, title_key};
+
+/// The tables of a story's keys, each with the story's feed-order columns.
+const KEY_TABLES: [&str; 3] = ["item_authors", "item_tags", "item_sources"];
+
+impl Store {
+    /// [`Store::store_listing`] with default merge options (no origin hosts,
+    /// default tracking parameters): for tests and tools without a config.
+    pub fn upsert_items(
+        &self,
+        source: &str,
+        items: &[Item],
+        seen_at: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError> {
+        self.store_listing(source, items, &MergeOptions::default(), seen_at)
+    }
+
+    /// Store what one read of `source` showed (`copies`, in listing order,
+    /// with canonical ids), in one transaction, and fold every story it
+    /// touched. Later copies of an id within `copies` are ignored. An empty
+    /// `copies` changes nothing: an empty read is not a listing.
+    pub fn store_listing(
+        &self,
+        source: &str,
+        copies: &[Item],
+        options: &MergeOptions,
+        seen_at: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError> {
+        let mut stats = UpsertStats::default();
+        if copies.is_empty() {
+            return Ok(stats);
+        }
+        // Stored times carry whole seconds.
+        let seen_at = seen_at.with_nanosecond(0).unwrap_or(seen_at);
+        let path = self.path_str();
+        let sql = |context: String| {
+            let path = path.clone();
+            let context = format!("source {source:?}: {context}");
+            move |source| StoreError::Sql {
+                path,
+                context,
+                source,
+            }
+        };
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("cannot start a write".into()))?;
+        let seen_ms = seen_at.timestamp_millis();
+        let seq: i64 = tx
+            .query_row(
+                "INSERT INTO sources (name, latest_seen, listings) VALUES (?1, ?2, 1) \
+                 ON CONFLICT (name) DO UPDATE SET latest_seen = max(latest_seen, excluded.latest_seen), \
+                 listings = listings + 1 RETURNING listings",
+                params![source, seen_ms],
+                |r| r.get(0),
+            )
+            .map_err(sql("cannot number the listing".into()))?;
+
+        // What the store has of each copy, first copy of an id only.
+        let mut done: HashSet<&str> = HashSet::with_capacity(copies.len());
+        let mut rows: Vec<(Item, Option<OldCopy>)> = Vec::with_capacity(copies.len());
+        for copy in copies {
+            if !done.insert(copy.id.as_str()) {
+                continue;
+            }
+            let old = old_copy(&tx, source, &copy.id, &path)?;
+            let mut copy = copy.clone();
+            whole_seconds(&mut copy);
+            if let Some(old) = &old {
+                stabilize(&mut copy, &old.item);
+            }
+            rows.push((copy, old));
+        }
+        let restamp = needs_restamp(&rows);
+
+        let mut created: HashSet<i64> = HashSet::new();
+        let mut touched: BTreeSet<i64> = BTreeSet::new();
+        for (copy, old) in &rows {
+            let context = || format!("item {:?}", copy.id);
+            let row = Row::encode(copy);
+            let place = (seq, i64::from(copy.position));
+            let story = match old {
+                None => {
+                    let story = match find_story(&tx, copy).map_err(sql(context()))? {
+                        Some(key) => key,
+                        None => {
+                            let key = new_story(&tx, source, copy, place, seen_ms)
+                                .map_err(sql(context()))?;
+                            created.insert(key);
+                            key
+                        }
+                    };
+                    insert_copy(&tx, source, copy, &row, story, place, seen_ms)
+                        .map_err(sql(context()))?;
+                    story
+                }
+                Some(old) => {
+                    let place = if restamp {
+                        place
+                    } else {
+                        (old.seq, old.position)
+                    };
+                    if old.hash == row.hash {
+                        tx.prepare_cached(
+                            "UPDATE copies SET last_seen = max(last_seen, ?3), seq = ?4, position = ?5 \
+                             WHERE source = ?1 AND id = ?2",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![source, copy.id, seen_ms, place.0, place.1])
+                        })
+                        .map_err(sql(context()))?;
+                    } else {
+                        update_copy(&tx, source, copy, &row, place, seen_ms)
+                            .map_err(sql(context()))?;
+                    }
+                    old.story
+                }
+            };
+            touched.insert(story);
+        }
+
+        for story in touched {
+            let change = fold(&tx, story, options, seen_at, created.contains(&story), &path)?;
+            match change {
+                _ if created.contains(&story) => stats.new += 1,
+                Change::Content => stats.updated += 1,
+                Change::None => stats.unchanged += 1,
+            }
+        }
+        tx.commit().map_err(sql("cannot commit".into()))?;
+        Ok(stats)
+    }
+
+    /// Drop history of `source` beyond `max_items` (in feed order) and stories
+    /// older than `max_age` (by their publication time, or first-seen time when
+    /// undated). Stories in the source's latest listing always stay, so a
+    /// listing longer than the limits does not churn. Returns how many went.
+    pub fn apply_retention(
+        &self,
+        source: &str,
+        max_items: Option<usize>,
+        max_age: Option<chrono::Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        if max_items.is_none() && max_age.is_none() {
+            return Ok(0);
+        }
+        let path = self.path_str();
+        let sql = |e| StoreError::Sql {
+            path: path.clone(),
+            context: format!("source {source:?}: cannot apply retention"),
+            source: e,
+        };
+        let mut conn = self.write();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        // Stories of the latest listing were all seen at its time.
+        let latest: i64 = tx
+            .query_row(
+                "SELECT latest_seen FROM sources WHERE name = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?
+            .unwrap_or(i64::MIN);
+        let mut removed = 0;
+        if let Some(max) = max_items {
+            let keep = i64::try_from(max).unwrap_or(i64::MAX);
+            removed += tx
+                .execute(
+                    &format!(
+                        "DELETE FROM items WHERE last_seen < ?2 AND key IN (\
+                           SELECT t.key FROM items t WHERE t.source = ?1 \
+                           ORDER BY {} LIMIT -1 OFFSET ?3)",
+                        feed_order("t", "key")
+                    ),
+                    params![source, latest, keep],
+                )
+                .map_err(sql)?;
+        }
+        if let Some(age) = max_age {
+            let cutoff = now - age;
+            removed += tx
+                .execute(
+                    "DELETE FROM items WHERE source = ?1 AND last_seen < ?2 \
+                     AND coalesce(at, first_seen / 1000) < ?3",
+                    params![source, latest, cutoff.timestamp()],
+                )
+                .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(removed)
+    }
+}
+
+/// A copy as stored before this listing.
+struct OldCopy {
+    item: Item,
+    story: i64,
+    hash: String,
+    seq: i64,
+    position: i64,
+}
+
+fn old_copy(
+    tx: &Transaction,
+    source: &str,
+    id: &str,
+    path: &str,
+) -> Result<Option<OldCopy>, StoreError> {
+    let sql = |e| StoreError::Sql {
+        path: path.to_owned(),
+        context: format!("source {source:?}: item {id:?}"),
+        source: e,
+    };
+    let found = tx
+        .prepare_cached(&format!(
+            "SELECT {COPY_COLUMNS}, c.story, c.content_hash, c.seq FROM copies c \
+             WHERE c.source = ?1 AND c.id = ?2"
+        ))
+        .and_then(|mut s| {
+            s.query_row([source, id], |r| {
+                Ok((
+                    RawItem::from_row(r)?,
+                    r.get::<_, i64>(17)?,
+                    r.get::<_, String>(18)?,
+                    r.get::<_, i64>(19)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(sql)?;
+    let Some((raw, story, hash, seq)) = found else {
+        return Ok(None);
+    };
+    let stored = raw.decode(path)?;
+    Ok(Some(OldCopy {
+        position: i64::from(stored.item.position),
+        item: stored.item,
+        story,
+        hash,
+        seq,
+    }))
+}
+
+/// Times to the second: a re-read a few milliseconds apart is no edit.
+fn whole_seconds(item: &mut Item) {
+    if let Some(Published::DateTime(t)) = &mut item.published {
+        *t = t.with_nanosecond(0).unwrap_or(*t);
+    }
+    if let Some(t) = &mut item.updated {
+        *t = t.with_nanosecond(0).unwrap_or(*t);
+    }
+}
+
+/// A re-read that agrees with what was stored, within what the source can
+/// tell, keeps the stored date: "3 hours ago" read an hour later is the same
+/// time to the hour, and "yesterday" for a story stored with its time of day
+/// is the same day. Neither moves the story or counts as an edit.
+fn stabilize(copy: &mut Item, old: &Item) {
+    match (&copy.published, &old.published) {
+        (Some(Published::DateTime(new)), Some(Published::DateTime(was))) => {
+            let slack = i64::from(copy.published_precision.unwrap_or(0));
+            if (new.timestamp() - was.timestamp()).abs() <= slack {
+                copy.published = old.published;
+            }
+        }
+        (Some(Published::Date(day, tz)), Some(Published::DateTime(was)))
+            if was.with_timezone(tz).date_naive() == *day =>
+        {
+            copy.published = old.published;
+        }
+        _ => {}
+    }
+}
+
+/// Must the copies of this listing all take its new number and their new
+/// positions? Not when the listing only added stories above the ones already
+/// stored, in the order they are stored in: then the stored `(seq, position)`
+/// already give listing order, new copies sort first by their newer `seq`,
+/// and the common refresh moves no index entry. Otherwise (a story inserted
+/// below a stored one, stories reordered) every copy is re-stamped so the
+/// store shows the listing's order.
+fn needs_restamp(rows: &[(Item, Option<OldCopy>)]) -> bool {
+    let mut in_listing_order: Vec<&(Item, Option<OldCopy>)> = rows.iter().collect();
+    in_listing_order.sort_by_key(|(item, _)| item.position);
+    let mut previous: Option<(i64, i64)> = None;
+    for (_, old) in in_listing_order {
+        match old {
+            // A new story below a stored one.
+            None if previous.is_some() => return true,
+            None => {}
+            Some(o) => {
+                if let Some((seq, position)) = previous {
+                    let in_order = seq > o.seq || (seq == o.seq && position < o.position);
+                    if !in_order {
+                        return true;
+                    }
+                }
+                previous = Some((o.seq, o.position));
+            }
+        }
+    }
+    false
+}
+
+/// The story a new copy belongs to: the one with its canonical url (or a
+/// url-less one of the same title and day, which the url now names); for a
+/// url-less copy, a story of the same title and day, one with a url first.
+fn find_story(tx: &Transaction, copy: &Item) -> rusqlite::Result<Option<i64>> {
+    let key = title_key(&copy.title, copy.day());
+    if copy.url.is_some() {
+        let by_id = tx
+            .prepare_cached("SELECT key FROM items WHERE id = ?1")?
+            .query_row([&copy.id], |r| r.get(0))
+            .optional()?;
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        return tx
+            .prepare_cached(
+                "SELECT key FROM items WHERE title_key = ?1 AND url IS NULL ORDER BY key LIMIT 1",
+            )?
+            .query_row([&key], |r| r.get(0))
+            .optional();
+    }
+    tx.prepare_cached(
+        "SELECT key FROM items WHERE title_key = ?1 ORDER BY url IS NULL, id LIMIT 1",
+    )?
+    .query_row([&key], |r| r.get(0))
+    .optional()
+}
+
+/// A story row for a copy no story has yet; [`fold`] fills it.
+fn new_story(
+    tx: &Transaction,
+    source: &str,
+    copy: &Item,
+    (seq, position): (i64, i64),
+    seen_ms: i64,
+) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO items (id, source, title, authors, tags, seq, position, first_seen, \
+         last_seen, content_hash, title_key) \
+         VALUES (?1, ?2, ?3, '[]', '[]', ?4, ?5, ?6, ?6, '', '') RETURNING key",
+    )?
+    .query_row(
+        params![copy.id, source, copy.title, seq, position, seen_ms],
+        |r| r.get(0),
+    )
+}
+
+fn insert_copy(
+    tx: &Transaction,
+    source: &str,
+    copy: &Item,
+    row: &Row,
+    story: i64,
+    (seq, position): (i64, i64),
+    seen_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO copies (source, id, story, url, title, summary, authors, tags, image, \
+         published_kind, published, published_zone, updated, seq, position, first_seen, \
+         last_seen, content_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
+    )?
+    .execute(params![
+        source,
+        copy.id,
+        story,
+        copy.url,
+        copy.title,
+        copy.summary,
+        row.authors,
+        row.tags,
+        copy.image,
+        row.published_kind,
+        row.published,
+        row.published_zone,
+        copy.updated.map(|u| u.to_rfc3339()),
+        seq,
+        position,
+        seen_ms,
+        row.hash,
+    ])?;
+    Ok(())
+}
+
+fn update_copy(
+    tx: &Transaction,
+    source: &str,
+    copy: &Item,
+    row: &Row,
+    (seq, position): (i64, i64),
+    seen_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE copies SET url = ?3, title = ?4, summary = ?5, authors = ?6, tags = ?7, \
+         image = ?8, published_kind = ?9, published = ?10, published_zone = ?11, updated = ?12, \
+         seq = ?13, position = ?14, last_seen = max(last_seen, ?15), content_hash = ?16 \
+         WHERE source = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        source,
+        copy.id,
+        copy.url,
+        copy.title,
+        copy.summary,
+        row.authors,
+        row.tags,
+        copy.image,
+        row.published_kind,
+        row.published,
+        row.published_zone,
+        copy.updated.map(|u| u.to_rfc3339()),
+        seq,
+        position,
+        seen_ms,
+        row.hash,
+    ])?;
+    Ok(())
+}
+
+/// What folding a story changed.
+enum Change {
+    None,
+    /// What a reader sees changed: the story is updated.
+    Content,
+}
+
+/// The story as stored before this listing.
+struct OldStory {
+    id: String,
+    source: String,
+    also_in: String,
+    hash: String,
+    first_seen: i64,
+    day: Option<i64>,
+    seq: i64,
+    position: i64,
+    stable: Option<String>,
+}
+
+/// Fold story `key` again from all of its copies and write what changed.
+fn fold(
+    tx: &Transaction,
+    key: i64,
+    options: &MergeOptions,
+    seen_at: DateTime<Utc>,
+    created: bool,
+    path: &str,
+) -> Result<Change, StoreError> {
+    let sql = |e| StoreError::Sql {
+        path: path.to_owned(),
+        context: format!("story {key}"),
+        source: e,
+    };
+    let raw: Vec<(RawItem, i64)> = tx
+        .prepare_cached(&format!(
+            "SELECT {COPY_COLUMNS}, c.seq FROM copies c WHERE c.story = ?1 ORDER BY c.source, c.id"
+        ))
+        .and_then(|mut s| {
+            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(17)?)))?
+                .collect()
+        })
+        .map_err(sql)?;
+    let mut copies = Vec::with_capacity(raw.len());
+    let mut seqs = Vec::with_capacity(raw.len());
+    let mut first_seen = i64::MAX;
+    let mut last_seen = i64::MIN;
+    for (r, seq) in raw {
+        let stored = r.decode(path)?;
+        first_seen = first_seen.min(stored.first_seen.timestamp_millis());
+        last_seen = last_seen.max(stored.last_seen.timestamp_millis());
+        seqs.push((stored.item.source.clone(), stored.item.position, seq));
+        copies.push(stored.item);
+    }
+    let Some(story) = merge::fold_story(copies, options) else {
+        return Ok(Change::None);
+    };
+    // The story sorts where its primary copy's listing put it.
+    let seq = seqs
+        .iter()
+        .find(|(s, p, _)| *s == story.source && *p == story.position)
+        .or_else(|| seqs.iter().max_by_key(|(_, _, seq)| *seq))
+        .map_or(0, |(_, _, seq)| *seq);
+    let place = (seq, i64::from(story.position));
+    let old: OldStory = tx
+        .prepare_cached(
+            "SELECT id, source, also_in, content_hash, first_seen, day, seq, position, \
+             stable_instant FROM items WHERE key = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([key], |r| {
+                Ok(OldStory {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    also_in: r.get(2)?,
+                    hash: r.get(3)?,
+                    first_seen: r.get(4)?,
+                    day: r.get(5)?,
+                    seq: r.get(6)?,
+                    position: r.get(7)?,
+                    stable: r.get(8)?,
+                })
+            })
+        })
+        .map_err(sql)?;
+    let mut row = Row::encode(&story);
+    let content = old.hash != row.hash;
+    let also_in = json(&story.also_in);
+    let moved = (old.seq, old.position) != place
+        || old.source != story.source
+        || old.also_in != also_in
+        || old.id != story.id;
+    let first_seen = first_seen.min(old.first_seen);
+    tx.prepare_cached("UPDATE items SET last_seen = max(last_seen, ?2) WHERE key = ?1")
+        .and_then(|mut s| s.execute(params![key, last_seen]))
+        .map_err(sql)?;
+    if !content && !moved {
+        return Ok(Change::None);
+    }
+    // The stable instant is fixed at first sight; only a new publication
+    // day makes the old one meaningless.
+    let first = DateTime::from_timestamp_millis(first_seen).unwrap_or(seen_at);
+    let stable = match &old.stable {
+        Some(s) if !created && (story.published.is_none() || old.day == row.day) => s.clone(),
+        _ => stable_instant(story.published.as_ref(), first).to_rfc3339(),
+    };
+    if row.day.is_none() {
+        // An undated story sorts by the time it was first seen.
+        let at = DateTime::parse_from_rfc3339(&stable).unwrap_or(first.fixed_offset());
+        row.day = Some(i64::from(chrono::Datelike::num_days_from_ce(&at.date_naive())));
+        row.at = Some(at.timestamp());
+    }
+    let updated = match (created, content) {
+        (false, true) => Some(story.updated.unwrap_or_else(|| seen_at.fixed_offset())),
+        _ => story.updated,
+    };
+    tx.prepare_cached(
+        "UPDATE items SET id = ?2, source = ?3, also_in = ?4, url = ?5, title = ?6, summary = ?7, \
+         authors = ?8, tags = ?9, image = ?10, published_kind = ?11, published = ?12, \
+         published_zone = ?13, updated = coalesce(?14, CASE WHEN ?21 THEN updated END), day = ?15, \
+         seq = ?16, position = ?17, at = ?18, stable_instant = ?19, content_hash = ?20, \
+         first_seen = ?22, title_key = ?23 WHERE key = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            key,
+            story.id,
+            story.source,
+            also_in,
+            story.url,
+            story.title,
+            story.summary,
+            row.authors,
+            row.tags,
+            story.image,
+            row.published_kind,
+            row.published,
+            row.published_zone,
+            updated.map(|u| u.to_rfc3339()),
+            row.day,
+            place.0,
+            place.1,
+            row.at,
+            stable,
+            row.hash,
+            !content,
+            first_seen,
+            title_key(&story.title, story.day()),
+        ])
+    })
+    .map_err(sql)?;
+    for table in KEY_TABLES {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE item = ?1"))
+            .and_then(|mut s| s.execute([key]))
+            .map_err(sql)?;
+    }
+    insert_keys(tx, key, &story, &row, place).map_err(sql)?;
+    Ok(if content && !created {
+        Change::Content
+    } else {
+        Change::None
+    })
+}
+
+/// The author, tag and source keys of a story, carrying its feed-order columns.
+fn insert_keys(
+    tx: &Transaction,
+    key: i64,
+    story: &Item,
+    row: &Row,
+    (seq, position): (i64, i64),
+) -> rusqlite::Result<()> {
+    let sources = std::iter::once(story.source.as_str())
+        .chain(story.also_in.iter().map(String::as_str))
+        .collect();
+    for (table, slugs) in [
+        (
+            "item_authors",
+            story
+                .authors
+                .iter()
+                .map(|a| a.slug.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "item_tags",
+            story.tags.iter().map(|t| t.slug.as_str()).collect(),
+        ),
+        ("item_sources", sources),
+    ] {
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO {table} (item, slug, day, seq, position, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ))?;
+        for slug in slugs {
+            stmt.execute(params![key, slug, row.day, seq, position, row.at])?;
+        }
+    }
+    Ok(())
+}
+
+/// The time a renderer gives the story; see [`super::StoredItem::stable_instant`].
+/// An undated story is given the time it was first seen.
+pub(super) fn stable_instant(
+    published: Option<&Published>,
+    first_seen: DateTime<Utc>,
+) -> DateTime<FixedOffset> {
+    match published {
+        None => first_seen.fixed_offset(),
+        Some(Published::DateTime(dt)) => *dt,
+        Some(p @ Published::Date(day, tz)) => {
+            let seen_there = first_seen.with_timezone(tz);
+            if seen_there.date_naive() == *day {
+                seen_there.fixed_offset()
+            } else {
+                p.instant()
+            }
+        }
+    }
+}
