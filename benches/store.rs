@@ -18,8 +18,8 @@ use byline::config::Config;
 use byline::fetch::{FetchOptions, Fetcher};
 use byline::model::{Item, Person, Published, Tag};
 use byline::refresh::refresh_source;
+use byline::store::Selection;
 use byline::store::Store;
-use byline::views::ViewKey;
 use chrono::{NaiveDate, Utc};
 use http_server::{Reply, Story, TestServer, dump};
 

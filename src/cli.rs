@@ -158,7 +158,17 @@ pub fn main() -> ExitCode {
                 config,
                 url,
                 captured,
-            } => ingest(load(&config)?, &config, &source, &files, url.as_ref(), captured).await,
+            } => {
+                ingest(
+                    load(&config)?,
+                    &config,
+                    &source,
+                    &files,
+                    url.as_ref(),
+                    captured,
+                )
+                .await
+            }
             Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
         }
     });
@@ -301,7 +311,9 @@ async fn serve(
             )
         })?,
     };
-    // Bind first: a port in use is reported before any source is read.
+    // Signals are handled from the start; a port in use is reported before
+    // any source is read.
+    let signal = server::shutdown_signal();
     let listener = server::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -310,12 +322,25 @@ async fn serve(
     let fetcher = fetcher(&config)?;
     let config = Arc::new(config);
     let published = Arc::new(Published::new((*config).clone()));
+    // Listen for a shutdown signal from now on: one during the first
+    // refresh stops byline as cleanly as one while serving.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
     let scheduler = Scheduler::new(config, store, fetcher, published.clone());
-    scheduler.refresh_all().await;
+    tokio::select! {
+        () = scheduler.refresh_all() => {}
+        _ = stopped.wait_for(|s| *s) => return Ok(ExitCode::SUCCESS),
+    }
     if interval > 0 {
         tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
     }
-    server::serve(listener, published, server::shutdown_signal()).await;
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    server::serve(listener, published, shutdown).await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,21 +15,21 @@
 //! The core (model, merge, views, render) is pure and synchronous; I/O lives
 //! at the edges (fetch, store, output, server).
 
-pub mod urls;
-pub mod model;
-pub mod dates;
-pub mod config;
-pub mod fetch;
 pub mod adapters;
-pub mod read;
-pub mod rules;
-pub mod merge;
-pub mod store;
-pub mod refresh;
-pub mod views;
-pub mod render;
-pub mod site;
-pub mod output;
-pub mod server;
-pub mod schedule;
 pub mod cli;
+pub mod config;
+pub mod dates;
+pub mod fetch;
+pub mod merge;
+pub mod model;
+pub mod output;
+pub mod read;
+pub mod refresh;
+pub mod render;
+pub mod rules;
+pub mod schedule;
+pub mod server;
+pub mod site;
+pub mod store;
+pub mod urls;
+pub mod views;

@@ -60,7 +60,10 @@ pub fn write_site(out: &Path, docs: &[Document]) -> Result<Written, OutputError>
     }
     let manifest = out.join(MANIFEST);
     let before = std::fs::read_to_string(&manifest).unwrap_or_default();
-    for old in before.lines().filter(|l| !l.is_empty() && !now.contains(*l)) {
+    for old in before
+        .lines()
+        .filter(|l| !l.is_empty() && !now.contains(*l))
+    {
         // A line that is not a plain relative path was not written by us.
         let Ok(rel) = inside(old) else { continue };
         let path = out.join(&rel);

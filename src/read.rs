@@ -168,8 +168,7 @@ pub async fn read_source(
                     stage,
                     message,
                 };
-                read.pages
-                    .push((name.clone(), PageOutcome::Failed(error)));
+                read.pages.push((name.clone(), PageOutcome::Failed(error)));
             };
             let fetched = match fetcher.fetch_if(&location, &kept).await {
                 Ok(Conditional::Modified(f)) => f,
@@ -188,7 +187,9 @@ pub async fn read_source(
             if let Some(u) = &fetched.final_url {
                 page_url = Some(u.clone());
             }
-            if let Err(message) = decode::check_declared(&fetched.bytes, fetched.content_type.as_deref()) {
+            if let Err(message) =
+                decode::check_declared(&fetched.bytes, fetched.content_type.as_deref())
+            {
                 fail(&mut read, Stage::Decode, format!("{name}: {message}"));
                 break;
             }

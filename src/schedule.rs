@@ -104,7 +104,15 @@ impl Scheduler {
 
     /// Read the edition from the store and publish it with the current statuses.
     pub async fn publish(&self) {
-        let statuses: Vec<SourceStatus> = self.statuses.lock().await.values().cloned().collect();
+        // In config order, as the index page and /healthz list them.
+        let statuses: Vec<SourceStatus> = {
+            let by_name = self.statuses.lock().await;
+            self.config
+                .sources
+                .iter()
+                .filter_map(|s| by_name.get(&s.name).cloned())
+                .collect()
+        };
         let (config, store, published) = (
             self.config.clone(),
             self.store.clone(),

@@ -261,7 +261,11 @@ impl Edition {
             ..Edition::default()
         };
         let mut index: HashMap<String, u32> = HashMap::new();
-        let mut add = |edition: &mut Edition, key: ViewKey, title: Option<String>, total, items: Vec<Item>| {
+        let mut add = |edition: &mut Edition,
+                       key: ViewKey,
+                       title: Option<String>,
+                       total,
+                       items: Vec<Item>| {
             let title = title.unwrap_or_else(|| name_in(&key, &items));
             let members = items
                 .into_iter()
@@ -284,7 +288,13 @@ impl Edition {
         };
         let everything = shelf.stories(Selection::All, 0, max_items)?;
         let all_total = shelf.count()?;
-        add(&mut edition, ViewKey::All, Some(config.title.clone()), all_total, everything);
+        add(
+            &mut edition,
+            ViewKey::All,
+            Some(config.title.clone()),
+            all_total,
+            everything,
+        );
         for (kind, make) in [
             (SlugKind::Author, ViewKey::Author as fn(String) -> ViewKey),
             (SlugKind::Tag, ViewKey::Tag),
@@ -371,8 +381,16 @@ impl Edition {
 /// The name an author or tag view is titled with: as its newest story spells it.
 fn name_in(key: &ViewKey, items: &[Item]) -> String {
     let found = items.iter().find_map(|i| match key {
-        ViewKey::Author(slug) => i.authors.iter().find(|a| &a.slug == slug).map(|a| a.name.clone()),
-        ViewKey::Tag(slug) => i.tags.iter().find(|t| &t.slug == slug).map(|t| t.name.clone()),
+        ViewKey::Author(slug) => i
+            .authors
+            .iter()
+            .find(|a| &a.slug == slug)
+            .map(|a| a.name.clone()),
+        ViewKey::Tag(slug) => i
+            .tags
+            .iter()
+            .find(|t| &t.slug == slug)
+            .map(|t| t.name.clone()),
         _ => None,
     });
     found.unwrap_or_else(|| match key {

@@ -1,28 +1,18 @@
 //! Aggregation over the fixtures: NK News pages merged with two feeds, one
 //! story linked with tracking parameters, and a malformed feed beside them.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use byline::config::Config;
-use byline::fetch::{FetchOptions, Fetcher};
 use byline::model::Item;
-use byline::pipeline::{self, SourceRead};
-use byline::views::{ViewKey, all_views};
+use byline::views::ViewKey;
 
 fn config() -> Config {
     Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aggregate.toml"))
         .expect("config")
-}
-
-fn read(config: &Config) -> Vec<SourceRead> {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let fetcher = Fetcher::new(FetchOptions::default()).expect("fetcher");
-    runtime.block_on(pipeline::read_all(config, &fetcher, chrono::Utc::now()))
-}
-
-fn merged(config: &Config, reads: &[SourceRead]) -> Vec<Item> {
-    pipeline::merged(config, reads.iter().flat_map(|r| r.items.clone()).collect())
 }
 
 const BIDEN: &str =
@@ -31,8 +21,9 @@ const BIDEN: &str =
 #[test]
 fn fixtures_merge_into_the_expected_distinct_items() {
     let config = config();
-    let reads = read(&config);
-    let items = merged(&config, &reads);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, edition) = common::edition(&config, dir.path());
+    let items = common::stream(&edition);
     // p1 + p2: 10 stories (one on both pages); 2021 page + author archive: 10
     // (the archive's 4 are all on the page); the RSS roundup: 5, one of them an
     // NK News story; the Atom feed: 4.
@@ -65,11 +56,12 @@ fn fixtures_merge_into_the_expected_distinct_items() {
     assert_eq!(tags, ["Link roundup", "Diplomacy"], "tags unioned");
 
     // In every feed the story appears once.
-    for view in all_views(&items, &config) {
+    for view in edition.all_views() {
         let n = view.items.iter().filter(|i| i.title == BIDEN).count();
         assert!(n <= 1, "{:?} lists the story {n} times", view.key);
     }
-    let monitor = all_views(&items, &config)
+    let monitor = edition
+        .all_views()
         .into_iter()
         .find(|v| v.key == ViewKey::Source("monitor".into()))
         .expect("monitor feed");
@@ -89,30 +81,37 @@ fn fixtures_merge_into_the_expected_distinct_items() {
 #[test]
 fn a_malformed_feed_is_an_error_naming_its_source_and_the_others_publish() {
     let config = config();
-    let reads = read(&config);
+    let reads = common::reads(&config);
     let broken = reads
         .iter()
         .find(|r| r.source == "broken")
         .expect("broken read");
     assert!(broken.items.is_empty());
-    assert_eq!(broken.errors.len(), 1, "{:?}", broken.errors);
-    let e = &broken.errors[0];
+    let errors: Vec<String> = broken.errors().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        broken.errors().next().map(|e| e.stage),
+        Some(byline::read::Stage::Parse)
+    );
+    let e = &errors[0];
     assert!(
         e.contains("\"broken\"") && e.contains("broken-entity.rss"),
         "{e}"
     );
     for r in reads.iter().filter(|r| r.source != "broken") {
         assert!(
-            r.errors.is_empty() && !r.items.is_empty(),
+            !r.failed() && !r.items.is_empty(),
             "{}: {:?}",
             r.source,
-            r.errors
+            r.pages
         );
     }
 
     // The binary writes every other source's feeds and says which failed.
     let out = tempfile::tempdir().expect("tempdir");
     let result = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .arg("--store")
+        .arg(out.path().join("byline.db"))
         .args(["build", "--config"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aggregate.toml"))
         .arg("--out")

@@ -86,7 +86,12 @@ proptest! {
         let b = merge(shuffled, &options());
         prop_assert_eq!(&a, &b);
         let config = config();
-        prop_assert_eq!(byline::site::documents(&a, &config), byline::site::documents(&b, &config));
+        let docs = |items: &[byline::model::Item]| {
+            let edition = byline::views::Edition::read(&byline::views::InMemory(items), &config, 50)
+                .expect("in memory");
+            byline::site::documents(&edition, &config)
+        };
+        prop_assert_eq!(docs(&a), docs(&b));
     }
 
     #[test]

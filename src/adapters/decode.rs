@@ -78,8 +78,8 @@ pub fn check_declared(bytes: &[u8], content_type: Option<&str>) -> Result<(), St
     let Some(content_type) = content_type else {
         return Ok(());
     };
-    let Some(encoding) = charset_param(content_type)
-        .and_then(|l| Encoding::for_label(l.trim().as_bytes()))
+    let Some(encoding) =
+        charset_param(content_type).and_then(|l| Encoding::for_label(l.trim().as_bytes()))
     else {
         return Ok(());
     };

@@ -768,7 +768,8 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         let has = |a: &str| r.iter().any(|p| p.contains(a.parse().unwrap()));
         assert!(has("127.0.0.1") && has("::ffff:127.0.0.1") && has("10.200.0.1") && has("fd12::1"));
         assert!(!has("127.0.0.2") && !has("11.0.0.1") && !has("::1"));
-        assert_eq!(c.server.max_items, 1000);
+        assert_eq!(c.server.max_items, 50);
+        assert_eq!(c.server.refresh_interval_secs, 1800);
     }
 
     #[test]

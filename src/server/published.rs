@@ -491,8 +491,13 @@ impl Snapshot {
                 let all: Vec<Item> = (0..self.store.len())
                     .filter_map(|n| self.store.get(n))
                     .collect();
-                let (index, opml) =
-                    render_lists(&self.views, &all, self.as_of, site, &problems(&self.sources));
+                let (index, opml) = render_lists(
+                    &self.views,
+                    &all,
+                    self.as_of,
+                    site,
+                    &problems(&self.sources),
+                );
                 return Ok(if doc == Doc::Index { index } else { opml });
             }
             Doc::Feed(n, _) | Doc::Page(n) => n,

@@ -109,7 +109,6 @@ impl Row {
     }
 }
 
-
 /// One row as SQLite gives it, before the checks of [`RawItem::decode`].
 pub(super) struct RawItem {
     id: String,

@@ -35,9 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::model::Item;
 
@@ -309,7 +307,6 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
-
 
 /// Open one connection with the store's settings: WAL so readers and one
 /// writer never block each other, `synchronous = NORMAL` (durable at each

@@ -181,7 +181,10 @@ fn v2(tx: &Transaction) -> rusqlite::Result<()> {
             let day = day
                 .and_then(|d| i32::try_from(d).ok())
                 .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
-            Ok((r.get(0)?, crate::model::title_key(&r.get::<_, String>(1)?, day)))
+            Ok((
+                r.get(0)?,
+                crate::model::title_key(&r.get::<_, String>(1)?, day),
+            ))
         })?;
         rows.collect::<Result<_, _>>()?
     };

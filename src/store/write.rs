@@ -97,6 +97,7 @@ impl Store {
         let restamp = needs_restamp(&rows);
 
         let mut created: HashSet<i64> = HashSet::new();
+        let mut edited: HashSet<i64> = HashSet::new();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         for (copy, old) in &rows {
             let context = || format!("item {:?}", copy.id);
@@ -135,6 +136,7 @@ impl Store {
                     } else {
                         update_copy(&tx, source, copy, &row, place, seen_ms)
                             .map_err(sql(context()))?;
+                        edited.insert(old.story);
                     }
                     old.story
                 }
@@ -143,7 +145,14 @@ impl Store {
         }
 
         for story in touched {
-            let change = fold(&tx, story, options, seen_at, created.contains(&story), &path)?;
+            let how = if created.contains(&story) {
+                Origin::Created
+            } else if edited.contains(&story) {
+                Origin::Edited
+            } else {
+                Origin::Joined
+            };
+            let change = fold(&tx, story, options, seen_at, how, &path)?;
             match change {
                 _ if created.contains(&story) => stats.new += 1,
                 Change::Content => stats.updated += 1,
@@ -447,6 +456,18 @@ fn update_copy(
     Ok(())
 }
 
+/// Why a story is folded again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// It is new with this listing.
+    Created,
+    /// A copy of it changed: an edit, which moves its `updated`.
+    Edited,
+    /// A copy joined or was seen again: what the story shows may change (a
+    /// second source's tags), but nobody edited it.
+    Joined,
+}
+
 /// What folding a story changed.
 enum Change {
     None,
@@ -473,9 +494,10 @@ fn fold(
     key: i64,
     options: &MergeOptions,
     seen_at: DateTime<Utc>,
-    created: bool,
+    how: Origin,
     path: &str,
 ) -> Result<Change, StoreError> {
+    let created = how == Origin::Created;
     let sql = |e| StoreError::Sql {
         path: path.to_owned(),
         context: format!("story {key}"),
@@ -556,11 +578,13 @@ fn fold(
     if row.day.is_none() {
         // An undated story sorts by the time it was first seen.
         let at = DateTime::parse_from_rfc3339(&stable).unwrap_or(first.fixed_offset());
-        row.day = Some(i64::from(chrono::Datelike::num_days_from_ce(&at.date_naive())));
+        row.day = Some(i64::from(chrono::Datelike::num_days_from_ce(
+            &at.date_naive(),
+        )));
         row.at = Some(at.timestamp());
     }
-    let updated = match (created, content) {
-        (false, true) => Some(story.updated.unwrap_or_else(|| seen_at.fixed_offset())),
+    let updated = match (how, content) {
+        (Origin::Edited, true) => Some(story.updated.unwrap_or_else(|| seen_at.fixed_offset())),
         _ => story.updated,
     };
     tx.prepare_cached(
@@ -592,7 +616,7 @@ fn fold(
             row.at,
             stable,
             row.hash,
-            !content,
+            how != Origin::Edited,
             first_seen,
             title_key(&story.title, story.day()),
         ])

@@ -82,3 +82,57 @@ pub fn assert_matches_expected(listing: &Listing, expected_name: &str) {
         assert_eq!(got.to_string(), c, "{expected_name}: captured");
     }
 }
+
+/// Read every source of `config` once through the page loop, in config order.
+pub fn reads(config: &byline::config::Config) -> Vec<byline::read::Read> {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fetcher =
+        byline::fetch::Fetcher::new(byline::fetch::FetchOptions::default()).expect("fetcher");
+    let none = std::collections::HashMap::new();
+    runtime.block_on(async {
+        let mut reads = Vec::new();
+        for source in &config.sources {
+            reads.push(
+                byline::read::read_source(
+                    source,
+                    &source.inputs,
+                    &fetcher,
+                    &none,
+                    chrono::Utc::now(),
+                )
+                .await,
+            );
+        }
+        reads
+    })
+}
+
+/// Refresh every source of `config` into a new store under `dir`, and read
+/// back the edition `build` and `serve` publish from it.
+pub fn edition(
+    config: &byline::config::Config,
+    dir: &Path,
+) -> (byline::store::Store, byline::views::Edition) {
+    let store = byline::store::Store::open(dir.join("byline.db")).expect("store");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fetcher =
+        byline::fetch::Fetcher::new(byline::fetch::FetchOptions::default()).expect("fetcher");
+    runtime.block_on(async {
+        for source in &config.sources {
+            byline::refresh::refresh_source(&store, config, source, &fetcher, chrono::Utc::now())
+                .await;
+        }
+    });
+    let edition =
+        byline::views::Edition::read(&store, config, config.server.max_items).expect("edition");
+    (store, edition)
+}
+
+/// The items of the edition's whole stream, in feed order.
+pub fn stream(edition: &byline::views::Edition) -> Vec<Item> {
+    edition
+        .all_views()
+        .first()
+        .map(|v| v.items.iter().map(|i| (*i).clone()).collect())
+        .unwrap_or_default()
+}
