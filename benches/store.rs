@@ -18,8 +18,8 @@ use byline::config::Config;
 use byline::fetch::{FetchOptions, Fetcher};
 use byline::model::{Item, Person, Published, Tag};
 use byline::refresh::refresh_source;
-use byline::store::Selection;
 use byline::store::Store;
+use byline::views::ViewKey;
 use chrono::{NaiveDate, Utc};
 use http_server::{Reply, Story, TestServer, dump};
 
@@ -148,13 +148,17 @@ fn query_bench(n_items: usize) {
     for (name, pick) in &views {
         // Warm the cache as a running server would be.
         for _ in 0..20 {
-            store.items(&pick(&mut rng), 50).expect("query");
+            store
+                .items(pick(&mut rng).selection().expect("an index"), 50)
+                .expect("query");
         }
         let mut times = Vec::new();
         for _ in 0..500 {
             let view = pick(&mut rng);
             let t = Instant::now();
-            let items = store.items(&view, 50).expect("query");
+            let items = store
+                .items(view.selection().expect("an index"), 50)
+                .expect("query");
             times.push(t.elapsed());
             assert!(!items.is_empty(), "{view:?}");
         }

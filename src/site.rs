@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::model::Item;
 use crate::render::{self, Format, Site};
-use crate::views::{Edition, ViewKey};
+use crate::views::{Edition, View, ViewKey};
 
 /// One published document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,47 +50,67 @@ pub fn site(config: &Config) -> Site {
 /// Every document of `edition`, in a stable order.
 pub fn documents(edition: &Edition, config: &Config) -> Vec<Document> {
     let site = site(config);
-    let views = edition.all_views();
-    let mut docs = Vec::with_capacity(views.len() * 4 + 2);
-    let everything = newest(&edition.items);
-    docs.push(Document {
-        path: "index.html".into(),
-        content_type: HTML,
-        body: render::html::index(&views, &site),
-        last_modified: everything,
-    });
-    let authors: Vec<_> = views
+    let mut docs = Vec::with_capacity(edition.views.len() * 4 + 2);
+    let (index, opml) = edition.with_headlines(|views| lists(views, &site, &[]));
+    docs.push(index);
+    docs.push(opml);
+    for entry in &edition.views {
+        let items = edition.items(entry);
+        let view = edition.view(entry, &items);
+        docs.extend(view_documents(&view, &site));
+    }
+    docs
+}
+
+/// The documents of one view: its feed in every format, and its HTML page
+/// (the whole stream has the index instead).
+pub fn view_documents(view: &View, site: &Site) -> Vec<Document> {
+    let path = view.key.path();
+    let last_modified = newest(view.items.iter().copied());
+    let mut docs: Vec<Document> = Format::ALL
+        .iter()
+        .map(|format| Document {
+            path: format!("{path}.{}", format.extension()),
+            content_type: format.content_type(),
+            body: format.render(view, site),
+            last_modified,
+        })
+        .collect();
+    if view.key != ViewKey::All {
+        docs.push(Document {
+            path: format!("{path}.html"),
+            content_type: HTML,
+            body: render::html::page(view, site),
+            last_modified,
+        });
+    }
+    docs
+}
+
+/// The index page and the OPML list of every author feed, from `views`
+/// holding their newest story each (see [`Edition::with_headlines`]);
+/// `problems` are `(source, error)` of sources whose last read failed, for
+/// the index page of a running server.
+pub fn lists(views: &[View], site: &Site, problems: &[(String, String)]) -> (Document, Document) {
+    let newest = newest(views.iter().flat_map(|v| v.items.iter().copied()));
+    let authors: Vec<View> = views
         .iter()
         .filter(|v| matches!(v.key, ViewKey::Author(_)))
         .cloned()
         .collect();
-    docs.push(Document {
+    let index = Document {
+        path: "index.html".into(),
+        content_type: HTML,
+        body: render::html::index_with_problems(views, site, problems),
+        last_modified: newest,
+    };
+    let opml = Document {
         path: "authors.opml".into(),
         content_type: OPML,
-        body: render::opml::render(&authors, &site),
-        last_modified: everything,
-    });
-    for view in &views {
-        let path = view.key.path();
-        let last_modified = newest(view.items.iter().copied());
-        for format in Format::ALL {
-            docs.push(Document {
-                path: format!("{path}.{}", format.extension()),
-                content_type: format.content_type(),
-                body: format.render(view, &site),
-                last_modified,
-            });
-        }
-        if view.key != ViewKey::All {
-            docs.push(Document {
-                path: format!("{path}.html"),
-                content_type: HTML,
-                body: render::html::page(view, &site),
-                last_modified,
-            });
-        }
-    }
-    docs
+        body: render::opml::render(&authors, site),
+        last_modified: newest,
+    };
+    (index, opml)
 }
 
 pub const HTML: &str = "text/html; charset=utf-8";

@@ -56,12 +56,11 @@ fn fixtures_merge_into_the_expected_distinct_items() {
     assert_eq!(tags, ["Link roundup", "Diplomacy"], "tags unioned");
 
     // In every feed the story appears once.
-    for view in edition.all_views() {
+    for view in common::views(&edition) {
         let n = view.items.iter().filter(|i| i.title == BIDEN).count();
         assert!(n <= 1, "{:?} lists the story {n} times", view.key);
     }
-    let monitor = edition
-        .all_views()
+    let monitor = common::views(&edition)
         .into_iter()
         .find(|v| v.key == ViewKey::Source("monitor".into()))
         .expect("monitor feed");

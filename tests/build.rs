@@ -32,7 +32,7 @@ fn author_feed_spans_both_dumps_newest_first() {
     let config = bundled();
     let (_dir, edition) = published(&config);
     let items = common::stream(&edition);
-    let views = edition.all_views();
+    let views = common::views(&edition);
     let kim = views
         .iter()
         .find(|v| v.key == ViewKey::Author("jeongmin-kim".into()))
@@ -81,7 +81,7 @@ fn nk_pro_tag_feed_holds_exactly_the_labelled_items() {
     let config = bundled();
     let (_dir, edition) = published(&config);
     let items = common::stream(&edition);
-    let views = edition.all_views();
+    let views = common::views(&edition);
     let pro = views
         .iter()
         .find(|v| v.key == ViewKey::Tag("nk-pro".into()))
@@ -122,7 +122,7 @@ fn every_written_feed_round_trips_through_feed_rs() {
         base_url: config.base_url.clone(),
         title: config.title.clone(),
     };
-    let views = edition.all_views();
+    let views = common::views(&edition);
     let mut checked = 0;
     for view in &views {
         for format in Format::ALL {

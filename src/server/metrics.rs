@@ -6,9 +6,19 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::views::ViewKey;
+use super::status::SourceStatus;
 
-use super::published::Snapshot;
+/// What the published snapshot contributes to `/metrics`.
+pub(crate) struct Gauges<'a> {
+    pub(crate) items: usize,
+    pub(crate) store_bytes: usize,
+    /// Views by kind: author, tag, source, custom.
+    pub(crate) views: [(&'static str, usize); 4],
+    pub(crate) published_at: chrono::DateTime<chrono::Utc>,
+    /// Rendered documents held, and their bytes.
+    pub(crate) cache: (usize, usize),
+    pub(crate) sources: &'a [SourceStatus],
+}
 
 /// What kind of resource a request was for: the `route` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,14 +120,14 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (format 0.0.4).
-    pub(crate) fn render(&self, snap: &Snapshot) -> String {
+    pub(crate) fn render(&self, snap: &Gauges) -> String {
         let mut out = String::with_capacity(4096);
         // Writing to a String cannot fail.
         let _ = self.write(&mut out, snap);
         out
     }
 
-    fn write(&self, out: &mut String, snap: &Snapshot) -> std::fmt::Result {
+    fn write(&self, out: &mut String, snap: &Gauges) -> std::fmt::Result {
         writeln!(
             out,
             "# HELP byline_http_requests_total HTTP responses by route class and status."
@@ -218,24 +228,12 @@ impl Metrics {
             out,
             "byline_items",
             "Items in the published set.",
-            snap.store.len(),
+            snap.items,
         )?;
         writeln!(out, "# HELP byline_views Views published, by kind.")?;
         writeln!(out, "# TYPE byline_views gauge")?;
-        for (kind, pick) in [
-            (
-                "author",
-                (|k: &ViewKey| matches!(k, ViewKey::Author(_))) as fn(&ViewKey) -> bool,
-            ),
-            ("tag", |k| matches!(k, ViewKey::Tag(_))),
-            ("source", |k| matches!(k, ViewKey::Source(_))),
-            ("custom", |k| matches!(k, ViewKey::Custom(_))),
-        ] {
-            writeln!(
-                out,
-                "byline_views{{kind=\"{kind}\"}} {}",
-                snap.views_of(pick).count()
-            )?;
+        for (kind, n) in snap.views {
+            writeln!(out, "byline_views{{kind=\"{kind}\"}} {n}")?;
         }
         gauge(
             out,
@@ -247,9 +245,9 @@ impl Metrics {
             out,
             "byline_item_store_bytes",
             "Bytes of the packed published items.",
-            snap.store.bytes(),
+            snap.store_bytes,
         )?;
-        let (entries, bytes) = snap.cache_stats();
+        let (entries, bytes) = snap.cache;
         gauge(
             out,
             "byline_cache_documents",
@@ -263,7 +261,7 @@ impl Metrics {
             bytes,
         )?;
 
-        type Field = fn(&super::SourceStatus) -> i64;
+        type Field = fn(&SourceStatus) -> i64;
         let per_source: [(&str, &str, Field); 7] = [
             (
                 "byline_source_up",
@@ -300,8 +298,25 @@ impl Metrics {
         for (name, help, field) in per_source {
             writeln!(out, "# HELP {name} {help}")?;
             writeln!(out, "# TYPE {name} gauge")?;
-            for s in &snap.sources {
+            for s in snap.sources {
                 writeln!(out, "{name}{{source=\"{}\"}} {}", escape(&s.name), field(s))?;
+            }
+        }
+        // Which step failed, so an alert can tell a site that is down
+        // (fetch) from one whose markup changed (parse, empty).
+        let name = "byline_source_failed";
+        writeln!(
+            out,
+            "# HELP {name} 1 for the stage (fetch, decode, parse, empty, store) at which the source's last read failed."
+        )?;
+        writeln!(out, "# TYPE {name} gauge")?;
+        for s in snap.sources {
+            if let Some(stage) = s.failed_stage {
+                writeln!(
+                    out,
+                    "{name}{{source=\"{}\",stage=\"{stage}\"}} 1",
+                    escape(&s.name)
+                )?;
             }
         }
         Ok(())
@@ -340,7 +355,7 @@ mod tests {
         let published = super::super::Published::new(
             crate::config::Config::parse("", "feeds.toml", std::path::Path::new(".")).unwrap(),
         );
-        let text = m.render(&published.snapshot());
+        let text = m.render(&published.snapshot().gauges());
         let bucket = |le: &str| -> u64 {
             let prefix = format!("byline_http_request_duration_seconds_bucket{{le=\"{le}\"}} ");
             text.lines()

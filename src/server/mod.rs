@@ -10,13 +10,15 @@
 //! are refused, at most `max_connections` are served at once (the rest wait in
 //! the kernel's backlog), and a shutdown signal lets requests in flight finish.
 
+mod cache;
 mod metrics;
 mod published;
 mod respond;
 mod routes;
-mod store;
+mod status;
 
-pub use published::{Published, SourceStatus};
+pub use published::Published;
+pub use status::SourceStatus;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -19,9 +19,11 @@ use url::Url;
 use crate::render::Site;
 use crate::views::ViewKey;
 
+use super::cache::{Coding, Entry};
 use super::metrics::RouteClass;
-use super::published::{Coding, Entry, Missing, Narrowing, Published, Snapshot, SourceStatus};
+use super::published::{Missing, Narrowing, Published, Snapshot};
 use super::routes::{self, DocRef, Route, ViewRef};
+use super::status::SourceStatus;
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -110,7 +112,9 @@ fn respond<B: hyper::body::Body>(
         Route::Doc { path, doc } => document(published, &snap, peer, req, &path, doc),
         Route::Health => (RouteClass::Health, health(&snap)),
         Route::Metrics => {
-            let mut r = Response::new(Full::new(Bytes::from(published.metrics.render(&snap))));
+            let mut r = Response::new(Full::new(Bytes::from(
+                published.metrics.render(&snap.gauges()),
+            )));
             let h = r.headers_mut();
             h.insert(
                 header::CONTENT_TYPE,
@@ -306,11 +310,6 @@ fn negotiate(headers: &HeaderMap, entry: &Entry) -> Coding {
     best.1
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub(crate) fn http_date(t: DateTime<Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
 fn text(status: StatusCode, body: String) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
@@ -413,7 +412,7 @@ fn health(snap: &Snapshot) -> Response<Body> {
     };
     let report = Health {
         status,
-        items: snap.store.len(),
+        items: snap.edition.stories.len(),
         published_at: snap.published_at,
         sources: &snap.sources,
     };

@@ -128,11 +128,26 @@ pub fn edition(
     (store, edition)
 }
 
+/// One view of an edition, decoded.
+pub struct Shown {
+    pub key: byline::views::ViewKey,
+    pub items: Vec<Item>,
+}
+
+/// Every view of an edition, decoded, in edition order.
+pub fn views(edition: &byline::views::Edition) -> Vec<Shown> {
+    edition
+        .decoded()
+        .into_iter()
+        .map(|(e, items)| Shown { key: e.key, items })
+        .collect()
+}
+
 /// The items of the edition's whole stream, in feed order.
 pub fn stream(edition: &byline::views::Edition) -> Vec<Item> {
-    edition
-        .all_views()
-        .first()
-        .map(|v| v.items.iter().map(|i| (*i).clone()).collect())
+    views(edition)
+        .into_iter()
+        .next()
+        .map(|v| v.items)
         .unwrap_or_default()
 }

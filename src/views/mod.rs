@@ -9,13 +9,15 @@
 //! seen on that day, an undated one the time it was first seen, never 1970
 //! or "now". Memory is bounded by what the views show, not by history.
 
-use std::collections::HashMap;
+mod edition;
+mod pack;
+
+pub use edition::{Edition, ViewEntry};
+pub use pack::Pack;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::config::Config;
 use crate::model::{Item, Published};
-use crate::rules::Rules;
 use crate::store::{Selection, SlugKind, Store, StoreError, StoredItem};
 
 /// What a view selects; it also names the view's path (`authors/jeongmin-kim`).
@@ -54,7 +56,8 @@ impl ViewKey {
         }
     }
 
-    fn selection(&self) -> Option<Selection<'_>> {
+    /// The store index this view reads; `None` for a custom feed (a rule).
+    pub fn selection(&self) -> Option<Selection<'_>> {
         Some(match self {
             ViewKey::All => Selection::All,
             ViewKey::Author(s) => Selection::Author(s),
@@ -225,176 +228,4 @@ impl Shelf for InMemory<'_> {
     fn as_of(&self) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
         Ok(self.0.iter().filter_map(item_time).max())
     }
-}
-
-/// One view of an edition: its items are indices into the edition's items.
-#[derive(Debug, Clone)]
-pub struct ViewEntry {
-    pub key: ViewKey,
-    pub title: String,
-    pub total: usize,
-    pub members: Vec<u32>,
-}
-
-/// Every view a site publishes, in a stable order (all, then authors, tags,
-/// sources and custom feeds, each group sorted by slug or in config order),
-/// over the distinct stories they show.
-#[derive(Debug, Clone, Default)]
-pub struct Edition {
-    pub items: Vec<Item>,
-    pub views: Vec<ViewEntry>,
-    pub as_of: Option<DateTime<FixedOffset>>,
-}
-
-/// How many stories a custom feed's rules are tried on per read of the shelf.
-const CUSTOM_CHUNK: usize = 2_000;
-
-impl Edition {
-    /// Read every view of `config` from `shelf`, each at most `max_items`.
-    pub fn read(
-        shelf: &dyn Shelf,
-        config: &Config,
-        max_items: usize,
-    ) -> Result<Edition, StoreError> {
-        let mut edition = Edition {
-            as_of: shelf.as_of()?,
-            ..Edition::default()
-        };
-        let mut index: HashMap<String, u32> = HashMap::new();
-        let mut add = |edition: &mut Edition,
-                       key: ViewKey,
-                       title: Option<String>,
-                       total,
-                       items: Vec<Item>| {
-            let title = title.unwrap_or_else(|| name_in(&key, &items));
-            let members = items
-                .into_iter()
-                .filter_map(|item| {
-                    if let Some(&n) = index.get(&item.id) {
-                        return Some(n);
-                    }
-                    let n = u32::try_from(edition.items.len()).ok()?;
-                    index.insert(item.id.clone(), n);
-                    edition.items.push(item);
-                    Some(n)
-                })
-                .collect();
-            edition.views.push(ViewEntry {
-                key,
-                title,
-                total,
-                members,
-            });
-        };
-        let everything = shelf.stories(Selection::All, 0, max_items)?;
-        let all_total = shelf.count()?;
-        add(
-            &mut edition,
-            ViewKey::All,
-            Some(config.title.clone()),
-            all_total,
-            everything,
-        );
-        for (kind, make) in [
-            (SlugKind::Author, ViewKey::Author as fn(String) -> ViewKey),
-            (SlugKind::Tag, ViewKey::Tag),
-        ] {
-            for (slug, total) in shelf.slugs(kind)? {
-                let key = make(slug);
-                let Some(selection) = key.selection() else {
-                    continue;
-                };
-                let items = shelf.stories(selection, 0, max_items)?;
-                add(&mut edition, key, None, total, items);
-            }
-        }
-        let source_totals: HashMap<String, usize> =
-            shelf.slugs(SlugKind::Source)?.into_iter().collect();
-        for s in &config.sources {
-            let items = shelf.stories(Selection::Source(&s.name), 0, max_items)?;
-            let total = source_totals.get(&s.name).copied().unwrap_or(0);
-            add(
-                &mut edition,
-                ViewKey::Source(s.name.clone()),
-                Some(s.title.clone()),
-                total,
-                items,
-            );
-        }
-        if !config.feeds.is_empty() {
-            // A custom feed is a rule, not an index: walk every story once,
-            // in feed order and in bounded pieces, for all of them at once.
-            let rules = Rules::from_config(config);
-            let mut found: Vec<(usize, Vec<Item>)> = vec![(0, Vec::new()); config.feeds.len()];
-            let mut offset = 0;
-            loop {
-                let chunk = shelf.stories(Selection::All, offset, CUSTOM_CHUNK)?;
-                for item in &chunk {
-                    for (feed, (total, items)) in config.feeds.iter().zip(found.iter_mut()) {
-                        if rules.feed_matches(feed, item) {
-                            *total += 1;
-                            if items.len() < max_items {
-                                items.push(item.clone());
-                            }
-                        }
-                    }
-                }
-                if chunk.len() < CUSTOM_CHUNK {
-                    break;
-                }
-                offset += chunk.len();
-            }
-            for (feed, (total, items)) in config.feeds.iter().zip(found) {
-                add(
-                    &mut edition,
-                    ViewKey::Custom(feed.name.clone()),
-                    Some(feed.title.clone()),
-                    total,
-                    items,
-                );
-            }
-        }
-        Ok(edition)
-    }
-
-    /// The `n`-th view, borrowing the edition's items.
-    pub fn view(&self, entry: &ViewEntry) -> View<'_> {
-        View {
-            key: entry.key.clone(),
-            title: entry.title.clone(),
-            items: entry
-                .members
-                .iter()
-                .filter_map(|&n| self.items.get(n as usize))
-                .collect(),
-            total: entry.total,
-            as_of: self.as_of,
-        }
-    }
-
-    /// Every view, in edition order.
-    pub fn all_views(&self) -> Vec<View<'_>> {
-        self.views.iter().map(|e| self.view(e)).collect()
-    }
-}
-
-/// The name an author or tag view is titled with: as its newest story spells it.
-fn name_in(key: &ViewKey, items: &[Item]) -> String {
-    let found = items.iter().find_map(|i| match key {
-        ViewKey::Author(slug) => i
-            .authors
-            .iter()
-            .find(|a| &a.slug == slug)
-            .map(|a| a.name.clone()),
-        ViewKey::Tag(slug) => i
-            .tags
-            .iter()
-            .find(|t| &t.slug == slug)
-            .map(|t| t.name.clone()),
-        _ => None,
-    });
-    found.unwrap_or_else(|| match key {
-        ViewKey::Author(s) | ViewKey::Tag(s) | ViewKey::Source(s) | ViewKey::Custom(s) => s.clone(),
-        ViewKey::All => String::new(),
-    })
 }

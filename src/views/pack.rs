@@ -1,7 +1,8 @@
-//! The item store keeps a published item set packed: one byte buffer holds
-//! every item as a short *record* (varints, strings, indices), and authors,
-//! tags, source names and time zones are kept once each and referred to by
-//! index. An [`Item`] is decoded from its record when a document is rendered.
+//! A *pack* keeps an edition's stories in one byte buffer: every item as a
+//! short *record* (varints, strings, indices), and authors, tags, source
+//! names and time zones once each, referred to by index. An [`Item`] is
+//! decoded from its record when a document is rendered, so reading an
+//! edition never holds its stories as `Item`s all at once.
 //!
 //! Why: an `Item` costs about 860 bytes in a dozen small allocations, mostly
 //! struct padding, allocator overhead and repeated names; a record costs
@@ -29,7 +30,7 @@ const UPDATED: u8 = 64;
 
 /// Packed items, decoded one at a time.
 #[derive(Debug, Default)]
-pub(crate) struct ItemStore {
+pub struct Pack {
     records: Vec<u8>,
     /// Record `n` is `records[starts[n]..starts[n + 1]]`.
     starts: Vec<usize>,
@@ -37,118 +38,145 @@ pub(crate) struct ItemStore {
     tags: Vec<Tag>,
     /// Source names and time zone names.
     names: Vec<String>,
+    /// Where each person, tag and name is, while items are being added.
+    index: Interned,
 }
 
-impl ItemStore {
-    pub(crate) fn new(items: &[Item]) -> ItemStore {
-        let mut store = ItemStore {
-            records: Vec::with_capacity(items.len() * 256),
-            starts: Vec::with_capacity(items.len() + 1),
-            ..ItemStore::default()
-        };
-        let mut people: HashMap<(&str, &str, Option<&str>), u64> = HashMap::new();
-        let mut tags: HashMap<(&str, &str), u64> = HashMap::new();
-        let mut names: HashMap<String, u64> = HashMap::new();
-        store.starts.push(0);
+#[derive(Debug, Default)]
+struct Interned {
+    people: HashMap<(String, String, Option<String>), u64>,
+    tags: HashMap<(String, String), u64>,
+    names: HashMap<String, u64>,
+}
+
+impl Pack {
+    /// Every item of `items`, in order.
+    pub fn new(items: &[Item]) -> Pack {
+        let mut pack = Pack::default();
         for item in items {
-            let out = &mut store.records;
-            let mut flags = 0;
-            if item.url.is_some() {
-                flags |= URL;
-            }
-            if item.url.as_deref() == Some(item.id.as_str()) {
-                flags |= ID_IS_URL;
-            }
-            if item.summary.is_some() {
-                flags |= SUMMARY;
-            }
-            if item.image.is_some() {
-                flags |= IMAGE;
-            }
-            match item.published {
-                Some(Published::DateTime(_)) => flags |= PUBLISHED_AT,
-                Some(Published::Date(..)) => flags |= PUBLISHED_ON,
-                None => {}
-            }
-            if item.updated.is_some() {
-                flags |= UPDATED;
-            }
-            out.push(flags);
-            put_uint(out, u64::from(item.position));
-            if flags & ID_IS_URL == 0 {
-                put_str(out, &item.id);
-            }
-            for s in [&item.url, &item.summary, &item.image]
-                .into_iter()
-                .flatten()
-            {
-                put_str(out, s);
-            }
-            put_str(out, &item.title);
-            let mut intern = |name: &str, out: &mut Vec<u8>, store_names: &mut Vec<String>| {
-                let next = names.len() as u64;
-                let n = *names.entry(name.to_owned()).or_insert_with(|| {
-                    store_names.push(name.to_owned());
-                    next
-                });
-                put_uint(out, n);
-            };
-            match item.published {
-                Some(Published::DateTime(t)) => put_time(out, t),
-                Some(Published::Date(d, tz)) => {
-                    put_int(out, i64::from(d.num_days_from_ce()));
-                    intern(tz.name(), out, &mut store.names);
-                }
-                None => {}
-            }
-            if let Some(t) = item.updated {
-                put_time(out, t);
-            }
-            intern(&item.source, out, &mut store.names);
-            put_uint(out, item.also_in.len() as u64);
-            for other in &item.also_in {
-                intern(other, out, &mut store.names);
-            }
-            put_uint(out, item.authors.len() as u64);
-            for p in &item.authors {
-                let key = (p.name.as_str(), p.slug.as_str(), p.url.as_deref());
-                let next = people.len() as u64;
-                let n = *people.entry(key).or_insert_with(|| {
-                    store.people.push(p.clone());
-                    next
-                });
-                put_uint(out, n);
-            }
-            put_uint(out, item.tags.len() as u64);
-            for t in &item.tags {
-                let next = tags.len() as u64;
-                let n = *tags
-                    .entry((t.name.as_str(), t.slug.as_str()))
-                    .or_insert_with(|| {
-                        store.tags.push(t.clone());
-                        next
-                    });
-                put_uint(out, n);
-            }
-            store.starts.push(out.len());
+            pack.push(item);
         }
-        store.records.shrink_to_fit();
-        store
+        pack.finish();
+        pack
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// Add `item`; its index is the number of items before it.
+    pub fn push(&mut self, item: &Item) -> usize {
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        let out = &mut self.records;
+        let mut flags = 0;
+        if item.url.is_some() {
+            flags |= URL;
+        }
+        if item.url.as_deref() == Some(item.id.as_str()) {
+            flags |= ID_IS_URL;
+        }
+        if item.summary.is_some() {
+            flags |= SUMMARY;
+        }
+        if item.image.is_some() {
+            flags |= IMAGE;
+        }
+        match item.published {
+            Some(Published::DateTime(_)) => flags |= PUBLISHED_AT,
+            Some(Published::Date(..)) => flags |= PUBLISHED_ON,
+            None => {}
+        }
+        if item.updated.is_some() {
+            flags |= UPDATED;
+        }
+        out.push(flags);
+        put_uint(out, u64::from(item.position));
+        if flags & ID_IS_URL == 0 {
+            put_str(out, &item.id);
+        }
+        for s in [&item.url, &item.summary, &item.image]
+            .into_iter()
+            .flatten()
+        {
+            put_str(out, s);
+        }
+        put_str(out, &item.title);
+        let (index, names) = (&mut self.index, &mut self.names);
+        let mut intern = |name: &str, out: &mut Vec<u8>| {
+            let next = index.names.len() as u64;
+            let n = *index.names.entry(name.to_owned()).or_insert_with(|| {
+                names.push(name.to_owned());
+                next
+            });
+            put_uint(out, n);
+        };
+        match item.published {
+            Some(Published::DateTime(t)) => put_time(out, t),
+            Some(Published::Date(d, tz)) => {
+                put_int(out, i64::from(d.num_days_from_ce()));
+                intern(tz.name(), out);
+            }
+            None => {}
+        }
+        if let Some(t) = item.updated {
+            put_time(out, t);
+        }
+        intern(&item.source, out);
+        put_uint(out, item.also_in.len() as u64);
+        for other in &item.also_in {
+            intern(other, out);
+        }
+        put_uint(out, item.authors.len() as u64);
+        for p in &item.authors {
+            let key = (p.name.clone(), p.slug.clone(), p.url.clone());
+            let next = self.index.people.len() as u64;
+            let people = &mut self.people;
+            let n = *self.index.people.entry(key).or_insert_with(|| {
+                people.push(p.clone());
+                next
+            });
+            put_uint(out, n);
+        }
+        put_uint(out, item.tags.len() as u64);
+        for t in &item.tags {
+            let next = self.index.tags.len() as u64;
+            let tags = &mut self.tags;
+            let n = *self
+                .index
+                .tags
+                .entry((t.name.clone(), t.slug.clone()))
+                .or_insert_with(|| {
+                    tags.push(t.clone());
+                    next
+                });
+            put_uint(out, n);
+        }
+        self.starts.push(out.len());
+        self.starts.len() - 2
+    }
+
+    /// Done adding: give back the spare capacity and the interning maps.
+    pub fn finish(&mut self) {
+        self.records.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        self.index = Interned::default();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
 
     /// Bytes held, for the metrics.
-    pub(crate) fn bytes(&self) -> usize {
+    pub fn bytes(&self) -> usize {
         self.records.capacity()
             + self.starts.capacity() * size_of::<usize>()
             + (self.people.len() + self.tags.len() + self.names.len()) * 64
     }
 
     /// Item `n`, decoded.
-    pub(crate) fn get(&self, n: usize) -> Option<Item> {
+    pub fn get(&self, n: usize) -> Option<Item> {
         let start = *self.starts.get(n)?;
         let end = *self.starts.get(n + 1)?;
         let mut r = Reader {
@@ -348,7 +376,7 @@ mod tests {
         let bare = Item::new("feed", u32::MAX, String::new(), None);
 
         let items = vec![with_url, dated, other_id, bare];
-        let store = ItemStore::new(&items);
+        let store = Pack::new(&items);
         assert_eq!(store.len(), 4);
         for (n, item) in items.iter().enumerate() {
             same(&store.get(n).unwrap(), item);
@@ -402,7 +430,7 @@ mod tests {
     proptest! {
         #[test]
         fn decodes_what_it_encoded(items in proptest::collection::vec(arb_item(), 0..20)) {
-            let store = ItemStore::new(&items);
+            let store = Pack::new(&items);
             prop_assert_eq!(store.len(), items.len());
             for (n, item) in items.iter().enumerate() {
                 let got = store.get(n).unwrap();

@@ -1,0 +1,205 @@
+//! The document cache: rendered documents ready to send. An *entry* is one
+//! document with its gzip and brotli bytes and validators, made once when it
+//! is rendered; the cache keeps entries within a byte budget, dropping the
+//! least recently used.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use hyper::header::HeaderValue;
+use sha2::{Digest, Sha256};
+
+use crate::site::Document;
+
+/// Bodies shorter than this are not worth compressing.
+const MIN_COMPRESS: usize = 256;
+/// Brotli quality 9 keeps most of quality 11's gain at a small part of its
+/// cost, which matters for documents rendered on first request.
+const BROTLI_QUALITY: i32 = 9;
+const BROTLI_WINDOW: i32 = 22;
+
+/// Rendered documents kept within a byte budget (and an entry count),
+/// dropping the least recently used.
+pub(crate) struct DocCache {
+    pub(crate) map: HashMap<Box<str>, (Arc<Entry>, u64)>,
+    pub(crate) bytes: usize,
+    pub(crate) budget: usize,
+    max_entries: usize,
+    clock: u64,
+}
+
+impl DocCache {
+    pub(crate) fn new(budget: usize, max_entries: usize) -> Self {
+        DocCache {
+            map: HashMap::new(),
+            bytes: 0,
+            budget,
+            max_entries,
+            clock: 0,
+        }
+    }
+
+    pub(crate) fn get(&mut self, key: &str) -> Option<Arc<Entry>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.map.get_mut(key).map(|(e, used)| {
+            *used = clock;
+            e.clone()
+        })
+    }
+
+    /// Keep `entry` unless it alone is over budget, evicting the least
+    /// recently used entries to make room. The scan is linear, but it only
+    /// runs on a miss, which renders a document anyway.
+    pub(crate) fn insert(&mut self, key: String, entry: Arc<Entry>) {
+        if entry.size > self.budget || self.max_entries == 0 {
+            return;
+        }
+        while self.bytes + entry.size > self.budget || self.map.len() >= self.max_entries {
+            let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some((e, _)) = self.map.remove(&oldest) {
+                self.bytes -= e.size;
+            }
+        }
+        self.clock += 1;
+        let size = entry.size;
+        if let Some((old, _)) = self.map.insert(key.into(), (entry, self.clock)) {
+            self.bytes -= old.size;
+        }
+        self.bytes += size;
+    }
+}
+
+/// A content coding the server can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Coding {
+    pub(crate) fn header(self) -> Option<HeaderValue> {
+        match self {
+            Coding::Identity => None,
+            Coding::Gzip => Some(HeaderValue::from_static("gzip")),
+            Coding::Brotli => Some(HeaderValue::from_static("br")),
+        }
+    }
+}
+
+/// One rendered document, ready to send: every encoding and the validators.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) content_type: HeaderValue,
+    pub(crate) identity: Bytes,
+    pub(crate) gzip: Option<Bytes>,
+    pub(crate) brotli: Option<Bytes>,
+    /// Hex digest of the identity body: the strong validator all codings share.
+    pub(crate) digest: String,
+    /// `ETag` per coding: `"<digest>"`, `"<digest>-gz"`, `"<digest>-br"`
+    /// (a strong tag names one exact representation).
+    etags: [HeaderValue; 3],
+    pub(crate) last_modified: Option<DateTime<Utc>>,
+    pub(crate) last_modified_header: Option<HeaderValue>,
+    /// Bytes held, for the cache budget.
+    pub(crate) size: usize,
+}
+
+impl Entry {
+    pub(crate) fn new(doc: Document) -> Entry {
+        // Boxed slices hold exactly their length: a renderer's or encoder's
+        // spare capacity would otherwise stay allocated for the entry's life.
+        let identity = Bytes::from(doc.body.into_bytes().into_boxed_slice());
+        let digest: String = Sha256::digest(&identity)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let smaller = |c: Option<Vec<u8>>| c.filter(|c| c.len() < identity.len()).map(Bytes::from);
+        let (gzip, brotli) = if identity.len() >= MIN_COMPRESS {
+            (smaller(gzip(&identity)), smaller(brotli(&identity)))
+        } else {
+            (None, None)
+        };
+        let tag = |suffix: &str| {
+            HeaderValue::from_str(&format!("\"{digest}{suffix}\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+        };
+        let etags = [tag(""), tag("-gz"), tag("-br")];
+        let last_modified = doc
+            .last_modified
+            .and_then(|t| DateTime::from_timestamp(t.timestamp(), 0));
+        let size = identity.len()
+            + gzip.as_ref().map_or(0, Bytes::len)
+            + brotli.as_ref().map_or(0, Bytes::len)
+            + doc.path.len()
+            + 256;
+        Entry {
+            content_type: HeaderValue::from_static(doc.content_type),
+            identity,
+            gzip,
+            brotli,
+            etags,
+            last_modified_header: last_modified
+                .and_then(|t| HeaderValue::from_str(&http_date(t)).ok()),
+            last_modified,
+            digest,
+            size,
+        }
+    }
+
+    /// The body and `ETag` for `coding`, falling back to identity when that
+    /// coding was not worth storing.
+    pub(crate) fn representation(&self, coding: Coding) -> (Coding, &Bytes, &HeaderValue) {
+        let [plain, gz, br] = &self.etags;
+        match (coding, &self.gzip, &self.brotli) {
+            (Coding::Brotli, _, Some(b)) => (Coding::Brotli, b, br),
+            (Coding::Gzip, Some(g), _) => (Coding::Gzip, g, gz),
+            _ => (Coding::Identity, &self.identity, plain),
+        }
+    }
+
+    pub(crate) fn has(&self, coding: Coding) -> bool {
+        match coding {
+            Coding::Identity => true,
+            Coding::Gzip => self.gzip.is_some(),
+            Coding::Brotli => self.brotli.is_some(),
+        }
+    }
+}
+
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::best(),
+    );
+    enc.write_all(body).ok()?;
+    enc.finish().ok()
+}
+
+fn brotli(body: &[u8]) -> Option<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY,
+        lgwin: BROTLI_WINDOW,
+        size_hint: body.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(body.len() / 4);
+    brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;
+    Some(out)
+}
+
+/// An HTTP date, as `Last-Modified` needs it: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}

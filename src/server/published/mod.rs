@@ -1,0 +1,504 @@
+//! What the server currently publishes. A *snapshot* is one edition (the
+//! views and the stories they show, read from the store by
+//! [`crate::views::Edition::read`], the same as `build`) plus the state of
+//! every source, and the documents rendered so far (an [`Entry`] per path:
+//! body, gzip and brotli bytes, validators). [`Published`] holds the current
+//! snapshot and swaps in a new one atomically, so a request sees one item set
+//! from start to end and a refresh never blocks readers.
+//!
+//! Documents are rendered when a snapshot is published (as many as the cache
+//! budget holds), or on first request, and then served from memory until the
+//! next snapshot; never once per request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use chrono::{DateTime, Utc};
+use hyper::header::HeaderValue;
+use tracing::info;
+
+use crate::config::Config;
+use crate::model::{Item, slugify};
+use crate::render::{self, Format, Site};
+use crate::site::{self, Document};
+use crate::views::{Edition, View, ViewEntry, ViewKey};
+
+use super::cache::{DocCache, Entry};
+use super::metrics::{Gauges, Metrics};
+use super::routes::{DocRef, ViewRef};
+use super::status::SourceStatus;
+
+/// Narrowed views (`?limit=`, `?tag=`, `?author=`) and documents for other
+/// proxy origins are cached too, but only this many, so that a client walking
+/// every combination cannot grow memory or evict the plain documents.
+const MAX_VARIANTS: usize = 128;
+
+/// The server's view of the site: configuration, the current snapshot, metrics.
+pub struct Published {
+    pub(crate) config: Config,
+    pub(crate) site: Site,
+    pub(crate) metrics: Metrics,
+    /// `Cache-Control` of every document.
+    pub(crate) cache_control: HeaderValue,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Published {
+    /// A server for `config` that publishes nothing yet (every view is empty
+    /// until [`Published::publish`]).
+    pub fn new(config: Config) -> Self {
+        let site = site::site(&config);
+        let cache_control =
+            HeaderValue::from_str(&format!("public, max-age={}", config.server.cache_max_age))
+                .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300"));
+        let empty = Snapshot::build(&config, &site, Edition::default(), Vec::new());
+        Published {
+            site,
+            metrics: Metrics::default(),
+            cache_control,
+            current: RwLock::new(Arc::new(empty)),
+            config,
+        }
+    }
+
+    /// Publish a new merged item set (in feed order) and the sources' state:
+    /// index the views, render documents up to the cache budget, then swap the
+    /// snapshot in. Requests already running finish on the old one.
+    ///
+    /// This renders and compresses, so call it from a blocking context
+    /// (`tokio::task::spawn_blocking`) once the server runs.
+    /// Count upstream fetches that were "not modified", for `/metrics`.
+    pub fn count_not_modified(&self, n: u64) {
+        self.metrics
+            .upstream_not_modified
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn publish(&self, edition: Edition, mut sources: Vec<SourceStatus>) {
+        let started = std::time::Instant::now();
+        let previous = self.snapshot();
+        for status in &mut sources {
+            if let Some(old) = previous.sources.iter().find(|s| s.name == status.name) {
+                if status.last_error.is_none() {
+                    status.last_error.clone_from(&old.last_error);
+                    status.last_error_at = old.last_error_at;
+                }
+                if status.last_ok_at.is_none() {
+                    status.last_ok_at = old.last_ok_at;
+                }
+            }
+        }
+        let snapshot = Snapshot::build(&self.config, &self.site, edition, sources);
+        let warmed = snapshot.prewarm(self);
+        info!(
+            items = snapshot.edition.stories.len(),
+            store_bytes = snapshot.edition.stories.bytes(),
+            views = snapshot.edition.views.len(),
+            documents = warmed,
+            cache_bytes = snapshot.docs().bytes,
+            millis = started.elapsed().as_millis() as u64,
+            "published"
+        );
+        let old = {
+            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *current, Arc::new(snapshot))
+        };
+        drop((old, previous));
+        release_free_memory();
+    }
+
+    /// The snapshot requests are served from right now.
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Hand memory freed by a publish back to the system. Reading, merging and
+/// rendering a large item set leave a heap several times the size of what the
+/// snapshot keeps; glibc returns only its top on its own.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Which document a request names, resolved against a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Doc {
+    Index,
+    Opml,
+    /// A view (index into the snapshot's views) in a feed format.
+    Feed(usize, Format),
+    /// A view's HTML page.
+    Page(usize),
+}
+
+/// How a request narrows a view: `?limit=N&tag=T&author=A`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Narrowing {
+    pub(crate) limit: Option<usize>,
+    /// Tag slug.
+    pub(crate) tag: Option<String>,
+    /// Author slug.
+    pub(crate) author: Option<String>,
+}
+
+impl Narrowing {
+    /// Read the query string; unknown parameters (cache busters, tracking) are
+    /// ignored. Tags and authors may be given by slug or by name.
+    pub(crate) fn parse(query: Option<&str>, max_items: usize) -> Result<Narrowing, String> {
+        let mut n = Narrowing::default();
+        let Some(query) = query else { return Ok(n) };
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match &*key {
+                "limit" => match value.trim().parse::<usize>() {
+                    Ok(l) if (1..=max_items).contains(&l) => n.limit = Some(l),
+                    _ => {
+                        return Err(format!(
+                            "limit: expected a number of items from 1 to {max_items}, got {value:?}"
+                        ));
+                    }
+                },
+                "tag" if !value.trim().is_empty() => n.tag = Some(slugify(&value)),
+                "author" if !value.trim().is_empty() => n.author = Some(slugify(&value)),
+                _ => {}
+            }
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn is_none(&self) -> bool {
+        *self == Narrowing::default()
+    }
+
+    /// A canonical spelling, for cache keys.
+    fn key(&self) -> String {
+        format!(
+            "limit={}&tag={}&author={}",
+            self.limit.unwrap_or(0),
+            self.tag.as_deref().unwrap_or(""),
+            self.author.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// Why a document does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Missing {
+    View(ViewKey),
+    /// `?tag=` or `?author=` names nobody.
+    Narrowing(ViewKey),
+}
+
+/// One edition and everything the server derives from it.
+pub(crate) struct Snapshot {
+    /// The views (in edition order: all, authors, tags, sources, custom
+    /// feeds) and their stories, packed.
+    pub(crate) edition: Edition,
+    by_key: HashMap<ViewKey, usize>,
+    pub(crate) sources: Vec<SourceStatus>,
+    pub(crate) published_at: DateTime<Utc>,
+    /// The index and the OPML list: rendered once, at publish time, and
+    /// never evicted.
+    index: Arc<Entry>,
+    opml: Arc<Entry>,
+    docs: Mutex<DocCache>,
+    variants: Mutex<DocCache>,
+}
+
+impl Snapshot {
+    /// Keep `edition` and render its index and OPML list.
+    fn build(
+        config: &Config,
+        site: &Site,
+        edition: Edition,
+        mut sources: Vec<SourceStatus>,
+    ) -> Snapshot {
+        let by_key = edition
+            .views
+            .iter()
+            .enumerate()
+            .map(|(n, v)| (v.key.clone(), n))
+            .collect::<HashMap<_, _>>();
+        for status in &mut sources {
+            status.items_published = by_key
+                .get(&ViewKey::Source(status.name.clone()))
+                .and_then(|&n| edition.views.get(n))
+                .map_or(0, |v| v.total);
+        }
+        let budget = config.server.cache_mb.saturating_mul(1024 * 1024);
+        let problems = problems(&sources);
+        let (index, opml) = edition.with_headlines(|views| site::lists(views, site, &problems));
+        Snapshot {
+            edition,
+            index: Arc::new(Entry::new(index)),
+            opml: Arc::new(Entry::new(opml)),
+            by_key,
+            sources,
+            published_at: Utc::now(),
+            docs: Mutex::new(DocCache::new(budget, usize::MAX)),
+            variants: Mutex::new(DocCache::new(budget / 4, MAX_VARIANTS)),
+        }
+    }
+
+    pub(crate) fn view_index(&self, key: &ViewKey) -> Option<usize> {
+        self.by_key.get(key).copied()
+    }
+
+    pub(crate) fn views_of<'s>(
+        &'s self,
+        pick: impl Fn(&ViewKey) -> bool + 's,
+    ) -> impl Iterator<Item = &'s ViewEntry> + 's {
+        self.edition.views.iter().filter(move |v| pick(&v.key))
+    }
+
+    fn docs(&self) -> MutexGuard<'_, DocCache> {
+        self.docs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn variants(&self) -> MutexGuard<'_, DocCache> {
+        self.variants.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The snapshot's side of `/metrics`.
+    pub(crate) fn gauges(&self) -> Gauges<'_> {
+        let count = |pick: fn(&ViewKey) -> bool| self.views_of(pick).count();
+        Gauges {
+            items: self.edition.stories.len(),
+            store_bytes: self.edition.stories.bytes(),
+            views: [
+                ("author", count(|k| matches!(k, ViewKey::Author(_)))),
+                ("tag", count(|k| matches!(k, ViewKey::Tag(_)))),
+                ("source", count(|k| matches!(k, ViewKey::Source(_)))),
+                ("custom", count(|k| matches!(k, ViewKey::Custom(_)))),
+            ],
+            published_at: self.published_at,
+            cache: self.cache_stats(),
+            sources: &self.sources,
+        }
+    }
+
+    pub(crate) fn cache_stats(&self) -> (usize, usize) {
+        let d = self.docs();
+        let v = self.variants();
+        (d.map.len() + v.map.len(), d.bytes + v.bytes)
+    }
+
+    /// The document at `path` (as [`Doc`] names it), narrowed and rendered for
+    /// `origin` (a proxy's public url for HTML pages; `None` for the base url).
+    /// Served from the cache, or rendered and cached.
+    pub(crate) fn document(
+        &self,
+        path: &str,
+        doc: DocRef,
+        narrowing: &Narrowing,
+        origin: Option<&Site>,
+        published: &Published,
+    ) -> Result<Arc<Entry>, Missing> {
+        let plain = narrowing.is_none() && origin.is_none();
+        let key = if plain {
+            match doc {
+                DocRef::Index => return Ok(self.index.clone()),
+                DocRef::Opml => return Ok(self.opml.clone()),
+                _ => {}
+            }
+            if let Some(e) = self.docs().get(path) {
+                return Ok(e);
+            }
+            path.to_owned()
+        } else {
+            let key = format!(
+                "{}|{path}?{}",
+                origin.map_or("", |s| s.base_url.as_str()),
+                narrowing.key()
+            );
+            if let Some(e) = self.variants().get(&key) {
+                return Ok(e);
+            }
+            key
+        };
+        let doc = self.resolve(doc)?;
+        let site = origin.unwrap_or(&published.site);
+        let document = self.render(
+            path,
+            doc,
+            narrowing,
+            site,
+            published.config.server.max_items,
+        )?;
+        let entry = Arc::new(Entry::new(document));
+        if plain {
+            self.docs().insert(key, entry.clone());
+        } else {
+            self.variants().insert(key, entry.clone());
+        }
+        Ok(entry)
+    }
+
+    /// The document a route names, if this snapshot has its view.
+    fn resolve(&self, doc: DocRef) -> Result<Doc, Missing> {
+        let view = |v: ViewRef| {
+            let key = v.key();
+            self.view_index(&key).ok_or(Missing::View(key))
+        };
+        Ok(match doc {
+            DocRef::Index => Doc::Index,
+            DocRef::Opml => Doc::Opml,
+            DocRef::Feed(v, format) => Doc::Feed(view(v)?, format),
+            DocRef::Page(v) => Doc::Page(view(v)?),
+        })
+    }
+
+    fn members(&self, key: ViewKey) -> Result<&[u32], Missing> {
+        self.view_index(&key)
+            .and_then(|n| self.edition.views.get(n))
+            .map(|v| v.members.as_slice())
+            .ok_or(Missing::Narrowing(key))
+    }
+
+    /// The items a (narrowed) view shows, as store indices in feed order. An
+    /// item has a tag (author) exactly when it is a member of that tag's
+    /// (author's) view, so narrowing intersects member lists, which are in
+    /// ascending order, without decoding anything.
+    pub(crate) fn select(
+        &self,
+        view: &ViewEntry,
+        narrowing: &Narrowing,
+        max_items: usize,
+    ) -> Result<Vec<u32>, Missing> {
+        let limit = narrowing.limit.unwrap_or(max_items).min(max_items);
+        let tag = match &narrowing.tag {
+            Some(t) => Some(self.members(ViewKey::Tag(t.clone()))?),
+            None => None,
+        };
+        let author = match &narrowing.author {
+            Some(a) => Some(self.members(ViewKey::Author(a.clone()))?),
+            None => None,
+        };
+        let within =
+            |list: Option<&[u32]>, n: &u32| list.is_none_or(|l| l.binary_search(n).is_ok());
+        Ok(view
+            .members
+            .iter()
+            .filter(|n| within(tag, n) && within(author, n))
+            .take(limit)
+            .copied()
+            .collect())
+    }
+
+    /// Decode the items at `indices`.
+    fn items(&self, indices: &[u32]) -> Vec<Item> {
+        indices
+            .iter()
+            .filter_map(|&n| self.edition.stories.get(n as usize))
+            .collect()
+    }
+
+    fn render(
+        &self,
+        path: &str,
+        doc: Doc,
+        narrowing: &Narrowing,
+        site: &Site,
+        max_items: usize,
+    ) -> Result<Document, Missing> {
+        let n = match doc {
+            Doc::Index | Doc::Opml => {
+                // Another origin's index (the result is cached).
+                let problems = problems(&self.sources);
+                let (index, opml) = self
+                    .edition
+                    .with_headlines(|views| site::lists(views, site, &problems));
+                return Ok(if doc == Doc::Index { index } else { opml });
+            }
+            Doc::Feed(n, _) | Doc::Page(n) => n,
+        };
+        let meta = self
+            .edition
+            .views
+            .get(n)
+            .ok_or(Missing::View(ViewKey::All))?;
+        let mut title = meta.title.clone();
+        for key in [
+            narrowing.tag.clone().map(ViewKey::Tag),
+            narrowing.author.clone().map(ViewKey::Author),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let named = self
+                .view_index(&key)
+                .and_then(|n| self.edition.views.get(n))
+                .ok_or_else(|| Missing::Narrowing(key.clone()))?;
+            title = format!("{title} · {}", named.title);
+        }
+        let items = self.items(&self.select(meta, narrowing, max_items)?);
+        let last_modified = site::newest(&items);
+        let view = View {
+            key: meta.key.clone(),
+            title,
+            total: meta.total,
+            items: items.iter().collect(),
+            as_of: self.edition.as_of,
+        };
+        let (content_type, body) = match doc {
+            Doc::Feed(_, format) => (format.content_type(), format.render(&view, site)),
+            _ => (site::HTML, render::html::page(&view, site)),
+        };
+        Ok(Document {
+            path: path.to_owned(),
+            content_type,
+            body,
+            last_modified,
+        })
+    }
+
+    /// Render every view's plain documents, the whole stream first, until the
+    /// cache budget is full. Returns how many were rendered.
+    fn prewarm(&self, published: &Published) -> usize {
+        let none = Narrowing::default();
+        let max_items = published.config.server.max_items;
+        let mut warmed = 0;
+        for (n, view) in self.edition.views.iter().enumerate() {
+            let path = view.key.path();
+            let mut docs: Vec<(String, Doc)> = Format::ALL
+                .iter()
+                .map(|&f| (format!("{path}.{}", f.extension()), Doc::Feed(n, f)))
+                .collect();
+            if view.key != ViewKey::All {
+                docs.push((format!("{path}.html"), Doc::Page(n)));
+            }
+            for (path, doc) in docs {
+                let Ok(document) = self.render(&path, doc, &none, &published.site, max_items)
+                else {
+                    continue;
+                };
+                let entry = Arc::new(Entry::new(document));
+                let mut cache = self.docs();
+                if cache.bytes + entry.size > cache.budget {
+                    return warmed;
+                }
+                cache.insert(path, entry);
+                warmed += 1;
+            }
+        }
+        warmed
+    }
+}
+
+/// `(source, error)` of every source whose last read failed.
+fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
+    sources
+        .iter()
+        .filter(|s| !s.healthy())
+        .map(|s| (s.name.clone(), s.errors.join("; ")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! Source status: how each source's last refresh went, as `/healthz`, the
+//! index page and `/metrics` show it. A *status* keeps the latest read's
+//! counts and errors, and the last error and last success across reads.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::refresh::RefreshOutcome;
+
+/// The state of one source after its last read, for `/healthz` and `/metrics`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    /// Items the last read gave (before merging).
+    pub items_read: usize,
+    /// Items of the published set that come from this source (after merging).
+    pub items_published: usize,
+    pub pages: u32,
+    pub warnings: usize,
+    /// What went wrong in the last read; empty when it went well.
+    pub errors: Vec<String>,
+    /// Which step of the last read failed first: `fetch`, `decode`, `parse`,
+    /// `empty` or `store`.
+    pub failed_stage: Option<&'static str>,
+    pub read_at: DateTime<Utc>,
+    /// The most recent error of any read, kept after the source recovers.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// The last read without errors.
+    pub last_ok_at: Option<DateTime<Utc>>,
+}
+
+impl SourceStatus {
+    /// The status a refresh at `at` leaves; history is merged in by [`Published::publish`].
+    pub fn of(outcome: &RefreshOutcome, at: DateTime<Utc>) -> Self {
+        let failed = outcome.failed();
+        let errors = outcome.messages();
+        SourceStatus {
+            name: outcome.source.clone(),
+            items_read: outcome.items_read,
+            items_published: 0,
+            pages: outcome.pages,
+            warnings: outcome.warnings.len(),
+            failed_stage: outcome.errors.first().map(|e| e.stage.name()),
+            last_error: errors.last().cloned(),
+            errors,
+            read_at: at,
+            last_error_at: failed.then_some(at),
+            last_ok_at: (!failed).then_some(at),
+        }
+    }
+
+    pub(crate) fn healthy(&self) -> bool {
+        self.errors.is_empty()
+    }
+}

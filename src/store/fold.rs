@@ -1,0 +1,251 @@
+//! Folding: a story made again from all of its copies, with the merger's
+//! one rule ([`merge::fold_story`]), and written where it changed: content,
+//! its place in feed order, its keys (authors, tags, sources), and its stable
+//! instant, which is fixed at first sight and kept.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rusqlite::{Transaction, params};
+
+use super::StoreError;
+use super::codec::{COPY_COLUMNS, RawItem, Row, json};
+use crate::merge::{self, MergeOptions};
+use crate::model::{Item, Published, title_key};
+
+/// The tables of a story's keys, each with the story's feed-order columns.
+const KEY_TABLES: [&str; 3] = ["item_authors", "item_tags", "item_sources"];
+
+/// Why a story is folded again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// It is new with this listing.
+    Created,
+    /// A copy of it changed: an edit, which moves its `updated`.
+    Edited,
+    /// A copy joined or was seen again: what the story shows may change (a
+    /// second source's tags), but nobody edited it.
+    Joined,
+}
+
+/// What folding a story changed.
+pub(super) enum Change {
+    None,
+    /// What a reader sees changed: the story is updated.
+    Content,
+}
+
+/// The story as stored before this listing.
+struct OldStory {
+    id: String,
+    source: String,
+    also_in: String,
+    hash: String,
+    first_seen: i64,
+    day: Option<i64>,
+    seq: i64,
+    position: i64,
+    stable: Option<String>,
+}
+
+/// Fold story `key` again from all of its copies and write what changed.
+pub(super) fn fold(
+    tx: &Transaction,
+    key: i64,
+    options: &MergeOptions,
+    seen_at: DateTime<Utc>,
+    how: Origin,
+    path: &str,
+) -> Result<Change, StoreError> {
+    let created = how == Origin::Created;
+    let sql = |e| StoreError::Sql {
+        path: path.to_owned(),
+        context: format!("story {key}"),
+        source: e,
+    };
+    let raw: Vec<(RawItem, i64)> = tx
+        .prepare_cached(&format!(
+            "SELECT {COPY_COLUMNS}, c.seq FROM copies c WHERE c.story = ?1 ORDER BY c.source, c.id"
+        ))
+        .and_then(|mut s| {
+            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(17)?)))?
+                .collect()
+        })
+        .map_err(sql)?;
+    let mut copies = Vec::with_capacity(raw.len());
+    let mut seqs = Vec::with_capacity(raw.len());
+    let mut first_seen = i64::MAX;
+    let mut last_seen = i64::MIN;
+    for (r, seq) in raw {
+        let stored = r.decode(path)?;
+        first_seen = first_seen.min(stored.first_seen.timestamp_millis());
+        last_seen = last_seen.max(stored.last_seen.timestamp_millis());
+        seqs.push((stored.item.source.clone(), stored.item.position, seq));
+        copies.push(stored.item);
+    }
+    let Some(story) = merge::fold_story(copies, options) else {
+        return Ok(Change::None);
+    };
+    // The story sorts where its primary copy's listing put it.
+    let seq = seqs
+        .iter()
+        .find(|(s, p, _)| *s == story.source && *p == story.position)
+        .or_else(|| seqs.iter().max_by_key(|(_, _, seq)| *seq))
+        .map_or(0, |(_, _, seq)| *seq);
+    let place = (seq, i64::from(story.position));
+    let old: OldStory = tx
+        .prepare_cached(
+            "SELECT id, source, also_in, content_hash, first_seen, day, seq, position, \
+             stable_instant FROM items WHERE key = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([key], |r| {
+                Ok(OldStory {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    also_in: r.get(2)?,
+                    hash: r.get(3)?,
+                    first_seen: r.get(4)?,
+                    day: r.get(5)?,
+                    seq: r.get(6)?,
+                    position: r.get(7)?,
+                    stable: r.get(8)?,
+                })
+            })
+        })
+        .map_err(sql)?;
+    let mut row = Row::encode(&story);
+    let content = old.hash != row.hash;
+    let also_in = json(&story.also_in);
+    let moved = (old.seq, old.position) != place
+        || old.source != story.source
+        || old.also_in != also_in
+        || old.id != story.id;
+    let first_seen = first_seen.min(old.first_seen);
+    tx.prepare_cached("UPDATE items SET last_seen = max(last_seen, ?2) WHERE key = ?1")
+        .and_then(|mut s| s.execute(params![key, last_seen]))
+        .map_err(sql)?;
+    if !content && !moved {
+        return Ok(Change::None);
+    }
+    // The stable instant is fixed at first sight; only a new publication
+    // day makes the old one meaningless.
+    let first = DateTime::from_timestamp_millis(first_seen).unwrap_or(seen_at);
+    let stable = match &old.stable {
+        Some(s) if !created && (story.published.is_none() || old.day == row.day) => s.clone(),
+        _ => stable_instant(story.published.as_ref(), first).to_rfc3339(),
+    };
+    if row.day.is_none() {
+        // An undated story sorts by the time it was first seen.
+        let at = DateTime::parse_from_rfc3339(&stable).unwrap_or(first.fixed_offset());
+        row.day = Some(i64::from(chrono::Datelike::num_days_from_ce(
+            &at.date_naive(),
+        )));
+        row.at = Some(at.timestamp());
+    }
+    let updated = match (how, content) {
+        (Origin::Edited, true) => Some(story.updated.unwrap_or_else(|| seen_at.fixed_offset())),
+        _ => story.updated,
+    };
+    tx.prepare_cached(
+        "UPDATE items SET id = ?2, source = ?3, also_in = ?4, url = ?5, title = ?6, summary = ?7, \
+         authors = ?8, tags = ?9, image = ?10, published_kind = ?11, published = ?12, \
+         published_zone = ?13, updated = coalesce(?14, CASE WHEN ?21 THEN updated END), day = ?15, \
+         seq = ?16, position = ?17, at = ?18, stable_instant = ?19, content_hash = ?20, \
+         first_seen = ?22, title_key = ?23 WHERE key = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            key,
+            story.id,
+            story.source,
+            also_in,
+            story.url,
+            story.title,
+            story.summary,
+            row.authors,
+            row.tags,
+            story.image,
+            row.published_kind,
+            row.published,
+            row.published_zone,
+            updated.map(|u| u.to_rfc3339()),
+            row.day,
+            place.0,
+            place.1,
+            row.at,
+            stable,
+            row.hash,
+            how != Origin::Edited,
+            first_seen,
+            title_key(&story.title, story.day()),
+        ])
+    })
+    .map_err(sql)?;
+    for table in KEY_TABLES {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE item = ?1"))
+            .and_then(|mut s| s.execute([key]))
+            .map_err(sql)?;
+    }
+    insert_keys(tx, key, &story, &row, place).map_err(sql)?;
+    Ok(if content && !created {
+        Change::Content
+    } else {
+        Change::None
+    })
+}
+
+/// The author, tag and source keys of a story, carrying its feed-order columns.
+fn insert_keys(
+    tx: &Transaction,
+    key: i64,
+    story: &Item,
+    row: &Row,
+    (seq, position): (i64, i64),
+) -> rusqlite::Result<()> {
+    let sources = std::iter::once(story.source.as_str())
+        .chain(story.also_in.iter().map(String::as_str))
+        .collect();
+    for (table, slugs) in [
+        (
+            "item_authors",
+            story
+                .authors
+                .iter()
+                .map(|a| a.slug.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "item_tags",
+            story.tags.iter().map(|t| t.slug.as_str()).collect(),
+        ),
+        ("item_sources", sources),
+    ] {
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO {table} (item, slug, day, seq, position, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ))?;
+        for slug in slugs {
+            stmt.execute(params![key, slug, row.day, seq, position, row.at])?;
+        }
+    }
+    Ok(())
+}
+
+/// The time a renderer gives the story; see [`super::StoredItem::stable_instant`].
+/// An undated story is given the time it was first seen.
+pub(super) fn stable_instant(
+    published: Option<&Published>,
+    first_seen: DateTime<Utc>,
+) -> DateTime<FixedOffset> {
+    match published {
+        None => first_seen.fixed_offset(),
+        Some(Published::DateTime(dt)) => *dt,
+        Some(p @ Published::Date(day, tz)) => {
+            let seen_there = first_seen.with_timezone(tz);
+            if seen_there.date_naive() == *day {
+                seen_there.fixed_offset()
+            } else {
+                p.instant()
+            }
+        }
+    }
+}
