@@ -251,9 +251,32 @@ pub fn slugify(name: &str) -> String {
     slug
 }
 
-/// Trim and fold every run of white space into one space.
+/// Trim and fold every run of white space (Unicode's, so no-break spaces
+/// too) into one space: the one implementation every adapter and rule uses.
 pub fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    // Runs of non-space text are copied whole: most text is a few long runs.
+    let mut run_start = 0;
+    for (i, c) in s.char_indices() {
+        if c.is_whitespace() {
+            if run_start < i {
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(s.get(run_start..i).unwrap_or_default());
+            }
+            space = true;
+            run_start = i + c.len_utf8();
+        }
+    }
+    if run_start < s.len() {
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(s.get(run_start..).unwrap_or_default());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -198,12 +198,14 @@ async fn store_read(
     record: bool,
     now: DateTime<Utc>,
 ) -> RefreshOutcome {
+    let mut warnings = read.warnings.clone();
+    warnings.extend(read.field_problems());
     let mut out = RefreshOutcome {
         source: source.name.clone(),
         pages: read.pages_read(),
         not_modified: read.not_modified(),
         items_read: read.items.len(),
-        warnings: read.warnings.clone(),
+        warnings,
         errors: read.errors().cloned().collect(),
         ..RefreshOutcome::default()
     };

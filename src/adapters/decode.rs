@@ -101,6 +101,12 @@ pub fn check_declared(bytes: &[u8], content_type: Option<&str>) -> Result<(), St
     ))
 }
 
+/// The encoding the `charset` parameter of a `Content-Type` value names, as
+/// its label says (no HTML overrides: an XML feed may really be UTF-16).
+pub(crate) fn declared(content_type: &str) -> Option<&'static Encoding> {
+    charset_param(content_type).and_then(|l| Encoding::for_label(l.trim().as_bytes()))
+}
+
 /// The `charset` parameter of a `Content-Type` value: `text/html; charset="utf-8"`.
 fn charset_param(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {

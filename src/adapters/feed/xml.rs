@@ -68,7 +68,7 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded
                 encoding_rs::UTF_16BE
             } else {
                 declared_encoding(bytes)
-                    .or_else(|| content_type.and_then(charset))
+                    .or_else(|| content_type.and_then(crate::adapters::decode::declared))
                     .unwrap_or(encoding_rs::UTF_8)
             };
             (enc, bytes)
@@ -126,17 +126,6 @@ fn declare_utf8(mut text: String) -> String {
         text.replace_range(start..end, "UTF-8");
     }
     text
-}
-
-/// The `charset` parameter of a `Content-Type` header.
-fn charset(content_type: &str) -> Option<&'static Encoding> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| Encoding::for_label(value.trim().trim_matches('"').as_bytes()))
-            .flatten()
-    })
 }
 
 /// Does the text start like an HTML page (`<!DOCTYPE html>` or `<html>`),
