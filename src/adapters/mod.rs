@@ -5,9 +5,11 @@
 //! common [`Item`] model, in page order; merging and sorting are the merger's job.
 //! Adapters never do I/O: following a next-page link is the pipeline's job.
 
+pub mod byline;
 pub mod decode;
 pub mod feed;
 pub mod html;
+pub mod json;
 pub mod jsonld;
 pub mod text;
 
@@ -72,9 +74,29 @@ pub fn read(
     page: &Page,
     first_position: u32,
 ) -> Result<Listing, AdapterError> {
+    // A saved page captured at a known instant reads as if fetched then, so
+    // "11 hours ago" counts back from that instant, not from its day.
+    let at = source
+        .inputs
+        .iter()
+        .find(|i| i.captured_at.is_some() && i.location.display() == page.name)
+        .and_then(|i| i.captured_at);
+    let moved;
+    let page = match at {
+        Some(at) => {
+            moved = Page {
+                captured: None,
+                fetched_at: at.to_utc(),
+                ..page.clone()
+            };
+            &moved
+        }
+        None => page,
+    };
     match source.kind {
         SourceKind::Text => text::read(source, page, first_position),
         SourceKind::Html => html::read(source, page, first_position),
         SourceKind::Feed => feed::read(source, page, first_position),
+        SourceKind::Json => json::read(source, page, first_position),
     }
 }
