@@ -91,6 +91,20 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
+    /// Find the listing on a page and print a checked [[source]] block for it.
+    Suggest {
+        /// The page: an http(s) url, or the path of a saved page.
+        target: String,
+        /// For a saved page: the url it was saved from.
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Also list every candidate, ranked, with why it scored as it did.
+        #[arg(long)]
+        all: bool,
+        /// Addresses or CIDR blocks the fetch may reach although not public.
+        #[arg(long, value_parser = |s: &str| crate::config::IpRange::parse(s).ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}")))]
+        allow: Vec<crate::config::IpRange>,
+    },
     /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
     ///
     /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
@@ -138,6 +152,20 @@ pub fn main() -> ExitCode {
                 captured,
             } => ingest(&config, &source, &files, url.as_ref(), captured).await,
             Command::Serve { config, listen } => serve(&config, listen).await,
+            Command::Suggest {
+                target,
+                url,
+                all,
+                allow,
+            } => {
+                crate::suggest::run(crate::suggest::Request {
+                    target,
+                    url,
+                    all,
+                    allow,
+                })
+                .await
+            }
         }
     });
     match result {

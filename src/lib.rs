@@ -25,5 +25,6 @@ pub mod schedule;
 pub mod server;
 pub mod site;
 pub mod store;
+pub mod suggest;
 pub mod urls;
 pub mod views;
