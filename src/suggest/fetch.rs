@@ -50,9 +50,7 @@ impl Default for GuardOptions {
 pub enum GuardError {
     #[error("{url}: refused: only http and https urls are fetched")]
     Scheme { url: String },
-    #[error(
-        "{url}: refused: {host} resolves to {addr}, a {range} address (allow it with --allow {addr} if you mean it)"
-    )]
+    #[error("{url}: refused: {}", refusal(host, addr, range))]
     Refused {
         url: String,
         host: String,
@@ -73,6 +71,15 @@ pub enum GuardError {
     TooLarge { url: String, max: usize },
     #[error("{url}: more than {max} redirects")]
     Redirects { url: String, max: usize },
+}
+
+fn refusal(host: &str, addr: &IpAddr, range: &str) -> String {
+    let what = if *host == addr.to_string() {
+        format!("{addr} is")
+    } else {
+        format!("{host} resolves to {addr},")
+    };
+    format!("{what} a {range} address (allow it with --allow {addr} if you mean it)")
 }
 
 /// What a guarded fetch returned.

@@ -131,6 +131,16 @@ fn last_key(path: &str) -> String {
 /// The path whose last key is one of `names` (in preference order) and
 /// whose value passes `ok` in most records.
 fn pick(records: &[Value], names: &[&str], ok: &dyn Fn(&Value) -> bool) -> Option<String> {
+    pick_in(records, names, ok, 2)
+}
+
+/// [`pick`] among paths of at most `levels` keys.
+fn pick_in(
+    records: &[Value],
+    names: &[&str],
+    ok: &dyn Fn(&Value) -> bool,
+    levels: usize,
+) -> Option<String> {
     let all: Vec<HashMap<String, &Value>> = records.iter().map(leaves).collect();
     let first = all.first()?;
     let mut best: Option<(usize, usize, String)> = None;
@@ -139,6 +149,9 @@ fn pick(records: &[Value], names: &[&str], ok: &dyn Fn(&Value) -> bool) -> Optio
         let Some(rank) = names.iter().position(|n| key == *n) else {
             continue;
         };
+        if path.matches('/').count() > levels {
+            continue;
+        }
         let hits = all
             .iter()
             .filter(|r| r.get(path).is_some_and(|v| ok(v)))
@@ -181,7 +194,7 @@ fn judge(script: &str, items: &str, records: &[Value], links: &[String]) -> Opti
         "{} records in {script} at {items:?}",
         records.len()
     )];
-    let (url, url_template) = match pick(
+    let (url, url_template) = match pick_in(
         records,
         &[
             "url",
@@ -193,6 +206,7 @@ fn judge(script: &str, items: &str, records: &[Value], links: &[String]) -> Opti
             "path",
         ],
         &is_url,
+        1,
     ) {
         Some(u) => (u, None),
         None => {

@@ -13,7 +13,9 @@ mod cards;
 pub mod fetch;
 mod fields;
 mod framework;
+mod plan;
 mod rank;
+mod report;
 mod score;
 
 use std::fmt::Write as _;
@@ -202,7 +204,7 @@ pub(crate) fn suggest_page(
     let Some(best) = ranked.iter().find(|c| c.usable()) else {
         let mut text = String::new();
         if all {
-            rank::write_alternatives(&mut text, &ranked);
+            report::write_alternatives(&mut text, &ranked);
         }
         return Err(SuggestError::Nothing(format!(
             "{}{}",
@@ -220,9 +222,9 @@ pub(crate) fn suggest_page(
     let _ = writeln!(text, "#   {}", best.reasons.join("; "));
     text.push_str(&best.block);
     let listing = &best.listing;
-    rank::write_yield(&mut text, listing);
+    report::write_yield(&mut text, listing);
     if all {
-        rank::write_alternatives(&mut text, &ranked);
+        report::write_alternatives(&mut text, &ranked);
     }
     Ok(Suggestion {
         text,

@@ -5,14 +5,14 @@
 //! kind. Two card lists that are both stories become one block.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use scraper::{Html, Selector};
 use url::Url;
 
 use super::block::{self, Head, HtmlPlan, Input, Plan, Sel};
-use super::fields::{self, Finding, Kind};
+use super::fields::{self, Finding};
+use super::plan::{microformats, plan_for, timezone_hint, union};
 use super::{Target, cards, framework, score, yield_of};
 use crate::adapters::Listing;
 
@@ -271,54 +271,6 @@ fn feed_candidates(
     }
 }
 
-fn microformats(doc: &Html) -> Option<HtmlPlan> {
-    let entries = parse(".h-entry")?;
-    if doc.select(&entries).count() < 2 {
-        return None;
-    }
-    let has = |css: &str| {
-        parse(&format!(".h-entry {css}")).is_some_and(|s| doc.select(&s).next().is_some())
-    };
-    let opt = |css: &str, attrs: &[&str]| has(css).then(|| Sel::with_attrs(css, attrs));
-    Some(HtmlPlan {
-        item: ".h-entry".to_owned(),
-        title: Some(Sel::css(".p-name")),
-        url: opt(".u-url", &["href"]),
-        summary: opt(".p-summary", &[]),
-        authors: if has(".p-author .p-name") {
-            opt(".p-author .p-name", &[])
-        } else {
-            opt(".p-author", &[])
-        },
-        published: opt(".dt-published", &[]),
-        tags: opt(".p-category", &[]),
-        image: if has(".u-photo") {
-            opt(".u-photo", &["src", "href"])
-        } else {
-            opt(".u-featured", &["src", "href"])
-        },
-        next_page: next_page(doc),
-        ..HtmlPlan::default()
-    })
-}
-
-/// The next-page link: `rel=next` on a link or an anchor, or a "next" class.
-fn next_page(doc: &Html) -> Option<Sel> {
-    [
-        "a[rel=\"next\"]",
-        "link[rel=\"next\"]",
-        "a.next",
-        "a.nextpostslink",
-        ".next a",
-        ".pagination-next a",
-    ]
-    .iter()
-    .find(|css| {
-        parse(css).is_some_and(|s| doc.select(&s).any(|e| e.value().attr("href").is_some()))
-    })
-    .map(|css| Sel::with_attrs(*css, &["href"]))
-}
-
 /// How many headline links (3+ words, not share buttons) each element holds.
 fn headline_counts(doc: &Html) -> std::collections::HashMap<ego_tree::NodeId, usize> {
     let mut counts = std::collections::HashMap::new();
@@ -535,162 +487,4 @@ fn two_lists(
             Ok(listing),
         )
     })
-}
-
-fn union(a: &[String], b: &[String]) -> Vec<String> {
-    let order = ["iso8601", "rfc2822", "human", "ymd", "relative"];
-    order
-        .iter()
-        .filter(|f| a.iter().chain(b).any(|x| x == *f))
-        .map(|f| (*f).to_owned())
-        .collect()
-}
-
-/// The selectors of a group's fields.
-fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Html) -> HtmlPlan {
-    let m = &group.members;
-    let sel = |k: Kind| fields::selector(k, m, found).map(Sel::css);
-    let authors = sel(Kind::Authors);
-    let split = authors.is_some()
-        && found.iter().filter(|f| f.split_authors).count() * 2
-            >= found
-                .iter()
-                .filter(|f| !f.authors.is_empty())
-                .count()
-                .max(1);
-    HtmlPlan {
-        item: group.selector.clone(),
-        title: sel(Kind::Title),
-        url: fields::url_sel(m, found),
-        summary: sel(Kind::Summary),
-        authors,
-        split_authors: split,
-        published: sel(Kind::Date),
-        tags: sel(Kind::Tags),
-        image: sel(Kind::Image),
-        next_page: next_page(doc),
-        date_formats: date_formats(found),
-        jsonld_first: false,
-    }
-}
-
-/// The formats the cards' dates are written in, in the default order.
-fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
-    let names = ["iso8601", "rfc2822", "human", "ymd", "relative"];
-    let mut used = [false; 5];
-    for f in found {
-        let Some(d) = f.date else { continue };
-        let raw = d
-            .value()
-            .attr("datetime")
-            .map(str::to_owned)
-            .unwrap_or_else(|| fields::text(d));
-        let first = names.iter().position(|n| {
-            crate::dates::DateFormats::from_names(&[*n]).is_ok_and(|fmt| {
-                crate::dates::parse(
-                    &raw,
-                    &fmt,
-                    chrono_tz::Tz::UTC,
-                    crate::dates::Anchor::Instant(DateTime::UNIX_EPOCH),
-                )
-                .is_some()
-            })
-        });
-        if let Some(i) = first {
-            used[i] = true;
-        }
-    }
-    names
-        .iter()
-        .zip(used)
-        .filter(|(_, u)| *u)
-        .map(|(n, _)| (*n).to_owned())
-        .collect()
-}
-
-/// A zone for dates without one, from the offsets the page's `datetime`s carry:
-/// a fixed-offset `Etc/GMT` zone when they all agree on whole hours.
-fn timezone_hint(found: &[Finding<'_>]) -> Option<(String, String)> {
-    let offsets: HashSet<i32> = found
-        .iter()
-        .filter_map(|f| f.date?.value().attr("datetime"))
-        .filter_map(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
-        .map(|d| d.offset().local_minus_utc())
-        .collect();
-    let [secs] = offsets.into_iter().collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    if secs % 3600 != 0 {
-        return None;
-    }
-    let hours = secs / 3600;
-    // IANA's Etc zones count the other way: UTC+9 is Etc/GMT-9.
-    let zone = match hours {
-        0 => "UTC".to_owned(),
-        h if h > 0 => format!("Etc/GMT-{h}"),
-        h => format!("Etc/GMT+{}", -h),
-    };
-    let shown = format!("{}{:02}:00", if hours < 0 { '-' } else { '+' }, hours.abs());
-    Some((
-        zone,
-        format!(
-            "time zone hint: the page's dates carry {shown}; set the site's own zone (such as \"Asia/Seoul\") if it keeps daylight saving time"
-        ),
-    ))
-}
-
-/// Per-field fill counts of what the block yields, as comments.
-pub(crate) fn write_yield(out: &mut String, l: &Listing) {
-    let n = l.items.len();
-    let c = |p: &dyn Fn(&crate::model::Item) -> bool| l.items.iter().filter(|i| p(i)).count();
-    let _ = writeln!(out, "# yields {n} items");
-    let _ = writeln!(
-        out,
-        "#   title {n}/{n}, url {}/{n}, summary {}/{n}, authors {}/{n}, published {}/{n}, image {}/{n}, tags {}/{n}",
-        c(&|i| i.url.is_some()),
-        c(&|i| i.summary.is_some()),
-        c(&|i| !i.authors.is_empty()),
-        c(&|i| i.published.is_some()),
-        c(&|i| i.image.is_some()),
-        c(&|i| !i.tags.is_empty()),
-    );
-    if let Some(next) = &l.next_page {
-        let _ = writeln!(out, "#   next page: {next}");
-    }
-    for item in l.items.iter().take(3) {
-        let authors: Vec<&str> = item.authors.iter().map(|a| a.name.as_str()).collect();
-        let date = item.published.map(|p| p.to_display()).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "#   - {} | {} | {} | {}",
-            item.title,
-            authors.join(", "),
-            date,
-            item.url.as_deref().unwrap_or("")
-        );
-    }
-    for w in &l.warnings {
-        let _ = writeln!(out, "#   warning: {w}");
-    }
-}
-
-/// The ranked candidates with why each scored as it did, as comments.
-pub(crate) fn write_alternatives(out: &mut String, ranked: &[Candidate]) {
-    let _ = writeln!(out, "#\n# candidates, best first:");
-    for (i, c) in ranked.iter().enumerate() {
-        let state = match &c.rejected {
-            Some(why) => format!("rejected: {why}"),
-            None => format!("{} items", c.listing.items.len()),
-        };
-        let _ = writeln!(
-            out,
-            "# {:>2}. {} (score {:.2}): {state}",
-            i + 1,
-            c.label,
-            c.score
-        );
-        if !c.reasons.is_empty() {
-            let _ = writeln!(out, "#     {}", c.reasons.join("; "));
-        }
-    }
 }

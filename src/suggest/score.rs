@@ -37,6 +37,12 @@ pub(crate) fn menu_depth(doc: &scraper::Html, base: Option<&Url>) -> usize {
     };
     let mut depths: Vec<usize> = doc
         .select(&sel)
+        // A card's own <header> is not the site's menu.
+        .filter(|a| {
+            !a.ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|p| p.value().name() == "article")
+        })
         .filter_map(|a| a.value().attr("href"))
         .map(|h| depth(base, h))
         .collect();
