@@ -104,6 +104,9 @@ enum Command {
         /// Addresses or CIDR blocks the fetch may reach although not public.
         #[arg(long, value_parser = |s: &str| crate::config::IpRange::parse(s).ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}")))]
         allow: Vec<crate::config::IpRange>,
+        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
     },
     /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
     ///
@@ -157,12 +160,14 @@ pub fn main() -> ExitCode {
                 url,
                 all,
                 allow,
+                config,
             } => {
                 crate::suggest::run(crate::suggest::Request {
                     target,
                     url,
                     all,
                     allow,
+                    config,
                 })
                 .await
             }

@@ -79,6 +79,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "../suggest/expected/nextjs-blog.json",
     ),
     (
+        "suggest/jsonld-list.html",
+        "https://coast.example/",
+        "../suggest/expected/jsonld-list.json",
+    ),
+    (
         "suggest/frontpage.html",
         "https://gazette.example/",
         "../suggest/expected/frontpage.json",
@@ -100,6 +105,7 @@ fn request(file: &str, url: &str, all: bool) -> Request {
         url: Some(url::Url::parse(url).expect("url")),
         all,
         allow: Vec::new(),
+        config: None,
     }
 }
 
@@ -224,6 +230,33 @@ fn furniture_lists_are_rejected_with_their_reason() {
 }
 
 #[test]
+fn trusted_sources_lead_when_they_hold_as_many_stories() {
+    let ld = suggest("suggest/jsonld-list.html", "https://coast.example/", true);
+    assert!(ld.block.contains("jsonld = \"always\""), "{}", ld.text);
+    // The cards beside it are the fallback selectors, and an alternative.
+    assert!(ld.block.contains("item = \"li.headline\""), "{}", ld.block);
+    assert!(
+        ld.text.contains("repeated cards \"li.headline\" (score"),
+        "{}",
+        ld.text
+    );
+    let mf = suggest("suggest/hfeed.html", "https://sam.example/", false);
+    assert!(mf.block.contains("item = \".h-entry\""), "{}", mf.block);
+    let nx = suggest(
+        "suggest/nextjs-blog.html",
+        "https://app.example/blog",
+        false,
+    );
+    assert!(nx.block.contains("kind = \"json\""), "{}", nx.block);
+    assert!(
+        nx.block
+            .contains("url_template = \"https://app.example/blog/{}\""),
+        "{}",
+        nx.block
+    );
+}
+
+#[test]
 fn two_card_lists_are_both_items_in_page_order() {
     let s = suggest("suggest/frontpage.html", "https://gazette.example/", false);
     assert!(
@@ -288,6 +321,7 @@ fn a_live_page_gets_its_linked_feed_checked() {
             url: None,
             all: true,
             allow: loopback(),
+            config: None,
         };
         let s = byline::suggest::suggest(&req).await.expect("suggestion");
         assert!(s.block.contains("kind = \"feed\""), "{}", s.text);
@@ -495,5 +529,15 @@ fn the_cli_refuses_loopback_unless_allowed() {
     assert!(
         text.contains("item = \"div.views-row\"") && text.contains("# yields 3 items"),
         "{text}"
+    );
+    // The same allowance from a config's [suggest] table.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, "[suggest]\nallow = [\"127.0.0.0/8\"]\n").expect("config");
+    let out = binary(&["suggest", &url, "-c", &config.display().to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -60,6 +60,8 @@ pub struct Config {
     pub tag_rules: Vec<TagRule>,
     /// `[[feed]]`: custom feeds.
     pub feeds: Vec<CustomFeed>,
+    /// `[suggest] allow`: non-public ranges `byline suggest` may fetch from.
+    pub suggest_allow: Vec<IpRange>,
 }
 
 /// `[server]`: how `byline serve` listens, caches and protects itself.
@@ -244,6 +246,15 @@ struct RawConfig {
     tag_rules: Vec<Spanned<rules::RawTagRule>>,
     #[serde(default, rename = "feed")]
     feeds: Vec<rules::RawFeed>,
+    #[serde(default)]
+    suggest: RawSuggest,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSuggest {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -419,7 +430,24 @@ impl Config {
             feeds.push(feed);
         }
 
+        let suggest_allow = raw
+            .suggest
+            .allow
+            .iter()
+            .map(|a| {
+                IpRange::parse(a.get_ref()).ok_or_else(|| {
+                    loc.error(
+                        a.span(),
+                        format!(
+                            "suggest.allow: expected an ip address or a CIDR block such as \"127.0.0.1\" or \"10.0.0.0/8\", got {:?}",
+                            a.get_ref()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            suggest_allow,
             dir: dir.to_path_buf(),
             authors,
             tags,
@@ -809,6 +837,16 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         let c =
             parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n")
                 .unwrap();
+        assert!(c.suggest_allow.is_empty());
+        let s = parse("[suggest]\nallow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
+        assert!(s.suggest_allow[1].contains("10.9.8.7".parse().unwrap()));
+        let e = parse("[suggest]\nallow = [\"10.0.0.0/40\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("suggest.allow"),
+            "{e}"
+        );
         let r = &c.server.trusted_proxies;
         let has = |a: &str| r.iter().any(|p| p.contains(a.parse().unwrap()));
         assert!(has("127.0.0.1") && has("::ffff:127.0.0.1") && has("10.200.0.1") && has("fd12::1"));

@@ -42,6 +42,8 @@ pub struct Request {
     pub all: bool,
     /// Addresses the fetch may reach although they are not public.
     pub allow: Vec<crate::config::IpRange>,
+    /// A config whose `[suggest] allow` and `user_agent` apply.
+    pub config: Option<PathBuf>,
 }
 
 /// Why no suggestion could be made.
@@ -57,6 +59,8 @@ pub enum SuggestError {
     Fetch(#[from] fetch::GuardError),
     #[error("{0}: expected an http(s) url or the path of a saved page")]
     Target(String),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
     #[error(
         "{0}: no listing found: no linked feed, JSON-LD, microformats, framework JSON or repeated story cards (run with --all to see what was considered)"
     )]
@@ -119,10 +123,18 @@ pub async fn suggest(req: &Request) -> Result<Suggestion, SuggestError> {
     let is_url = req.target.starts_with("http://") || req.target.starts_with("https://");
     if is_url {
         let url = Url::parse(&req.target).map_err(|_| SuggestError::Target(req.target.clone()))?;
-        let guard = fetch::Guard::new(fetch::GuardOptions {
+        let mut options = fetch::GuardOptions {
             allow: req.allow.clone(),
             ..fetch::GuardOptions::default()
-        })?;
+        };
+        if let Some(path) = &req.config {
+            let config = Config::load(path)?;
+            options.allow.extend(config.suggest_allow);
+            if let Some(ua) = config.user_agent {
+                options.user_agent = ua;
+            }
+        }
+        let guard = fetch::Guard::new(options)?;
         let page = guard.get(&url).await?;
         let input = Input::Url(page.url.clone());
         let mut feeds = Vec::new();
