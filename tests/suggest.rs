@@ -268,6 +268,32 @@ fn two_card_lists_are_both_items_in_page_order() {
 }
 
 #[test]
+fn a_saved_page_without_a_url_uses_its_canonical_link() {
+    let path = common::fixtures().join("html/nknews-2021.html");
+    let req = Request {
+        target: path.display().to_string(),
+        url: None,
+        all: false,
+        allow: Vec::new(),
+        config: None,
+    };
+    let s = runtime()
+        .block_on(byline::suggest::suggest(&req))
+        .expect("suggestion");
+    assert!(
+        s.block
+            .contains("url = \"https://www.nknews.org/category/news/page/2/\" }"),
+        "{}",
+        s.block
+    );
+    let listing = Listing {
+        items: s.items,
+        ..Listing::default()
+    };
+    common::assert_matches_expected(&listing, "nknews-2021.json");
+}
+
+#[test]
 fn a_page_without_a_listing_is_an_error_that_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("about.html");
@@ -328,7 +354,7 @@ fn a_live_page_gets_its_linked_feed_checked() {
         assert!(s.block.contains(&server.url("/rss/")), "{}", s.block);
         assert_eq!(s.items.len(), 5, "{}", s.text);
         assert!(
-            s.text.contains("repeated cards \"article.post-card\""),
+            s.text.contains("repeated cards \"article.post"),
             "{}",
             s.text
         );

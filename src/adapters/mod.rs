@@ -5,7 +5,7 @@
 //! common [`Item`] model, in page order; merging and sorting are the merger's job.
 //! Adapters never do I/O: following a next-page link is the pipeline's job.
 
-pub mod byline;
+pub(crate) mod byline;
 pub mod decode;
 pub mod feed;
 pub mod html;

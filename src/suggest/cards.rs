@@ -71,7 +71,7 @@ pub(crate) fn is_ident(s: &str) -> bool {
 
 /// The words of a class name or id: `nk-card__title` -> nk, card, title.
 pub(crate) fn words(name: &str) -> impl Iterator<Item = String> + '_ {
-    name.split(['-', '_', ' '])
+    name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
 }

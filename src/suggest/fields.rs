@@ -121,6 +121,8 @@ const TAG_WORDS: &[&str] = &[
     "section",
 ];
 const DATE_WORDS: &[&str] = &["date", "time", "published", "posted", "timestamp", "meta"];
+/// Where lazy-loading scripts keep the real picture, then `src`.
+pub(crate) const IMAGE_ATTRS: &[&str] = &["data-src", "data-lazy-src", "data-original", "src"];
 const NOT_IMAGE_WORDS: &[&str] = &["avatar", "gravatar", "author", "logo", "icon", "emoji"];
 
 /// Is `text` a date the default formats read? Anchored anywhere: only
@@ -159,7 +161,7 @@ pub(crate) fn find(card: ElementRef<'_>) -> Finding<'_> {
     find_authors(card, &mut f);
     f.image = inside(card).find(|e| {
         e.value().name() == "img"
-            && ["data-src", "src"].iter().any(|a| {
+            && IMAGE_ATTRS.iter().any(|a| {
                 e.value()
                     .attr(a)
                     .and_then(crate::adapters::html::usable_attr)
@@ -226,8 +228,10 @@ fn find_title<'a>(card: ElementRef<'a>, f: &mut Finding<'a>) {
         // The title is the link's text, or a heading inside a block link.
         let heading_inside = inside(link).find(|e| is_heading(e.value().name()));
         let title = heading_inside.unwrap_or(link);
-        let n = text(title).split_whitespace().count();
-        if n == 0 {
+        let words = text(title);
+        let n = words.split_whitespace().count();
+        // "3 hours ago" links to comments, not to a story.
+        if n == 0 || is_date(&words) {
             continue;
         }
         let mut score = i64::try_from(n.min(15)).unwrap_or(15);
@@ -329,6 +333,8 @@ pub(crate) enum Kind {
     Image,
     Summary,
     Tags,
+    /// The story link, when it is not the title element.
+    Link,
 }
 
 impl Kind {
@@ -339,13 +345,17 @@ impl Kind {
     /// Does the adapter take a value from `el` for this field?
     fn yields(self, el: ElementRef<'_>) -> bool {
         match self {
-            Kind::Image => ["data-src", "src"].iter().any(|a| {
+            Kind::Image => IMAGE_ATTRS.iter().any(|a| {
                 el.value()
                     .attr(a)
                     .and_then(crate::adapters::html::usable_attr)
                     .is_some()
             }),
             Kind::Date => el.value().attr("datetime").is_some() || !text(el).is_empty(),
+            Kind::Link => el
+                .value()
+                .attr("href")
+                .is_some_and(|h| !h.trim().is_empty()),
             _ => !text(el).is_empty(),
         }
     }
@@ -358,6 +368,7 @@ impl Kind {
             Kind::Image => f.image.into_iter().collect(),
             Kind::Summary => f.summary.into_iter().collect(),
             Kind::Tags => f.tags.clone(),
+            Kind::Link => f.link.into_iter().collect(),
         }
     }
 }
@@ -477,6 +488,31 @@ pub(crate) fn url_sel(cards: &[ElementRef<'_>], found: &[Finding<'_>]) -> Option
     if card_is_link * 2 >= found.len() {
         return Some(Sel::with_attrs(crate::config::FieldSpec::SCOPE, &["href"]));
     }
-    // The heading sits inside the link: the first link holding a heading.
-    Some(Sel::with_attrs("a", &["href"]))
+    // The heading sits inside the link, or the link is elsewhere in the card.
+    selector(Kind::Link, cards, found).map(|css| Sel::with_attrs(css, &["href"]))
+}
+
+/// The attributes to read images from, when the default (`data-src`, then
+/// `src`) would miss what the cards use.
+pub(crate) fn image_attrs(found: &[Finding<'_>]) -> Vec<String> {
+    let used: Vec<&str> = IMAGE_ATTRS
+        .iter()
+        .copied()
+        .filter(|a| {
+            found.iter().filter_map(|f| f.image).any(|img| {
+                img.value()
+                    .attr(a)
+                    .and_then(crate::adapters::html::usable_attr)
+                    .is_some()
+            })
+        })
+        .collect();
+    if used.iter().all(|a| matches!(*a, "data-src" | "src")) {
+        return Vec::new();
+    }
+    let mut attrs: Vec<String> = used.iter().map(|a| (*a).to_owned()).collect();
+    if !attrs.iter().any(|a| a == "src") {
+        attrs.push("src".to_owned());
+    }
+    attrs
 }

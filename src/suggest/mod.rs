@@ -158,12 +158,14 @@ pub async fn suggest(req: &Request) -> Result<Suggestion, SuggestError> {
             source,
         })?;
         let path = std::path::absolute(&path).unwrap_or(path);
+        // A saved page often names its own url; relative links need one.
+        let url = req.url.clone().or_else(|| rank::own_url(&bytes));
         let target = Target {
             bytes: &bytes,
             content_type: None,
             input: Input::File {
                 path: path.display().to_string(),
-                url: req.url.clone(),
+                url,
             },
             feeds: Vec::new(),
         };

@@ -93,7 +93,10 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
         split_authors: split,
         published: sel(Kind::Date),
         tags: sel(Kind::Tags),
-        image: sel(Kind::Image),
+        image: sel(Kind::Image).map(|s| Sel {
+            attrs: fields::image_attrs(found),
+            ..s
+        }),
         next_page: next_page(doc),
         date_formats: date_formats(found),
         jsonld_first: false,

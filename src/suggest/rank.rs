@@ -93,6 +93,24 @@ fn feeds_in(doc: &Html, base: Option<&Url>) -> Vec<Url> {
     out
 }
 
+/// The url a saved page names for itself: `<link rel="canonical">`, else `og:url`.
+pub(crate) fn own_url(bytes: &[u8]) -> Option<Url> {
+    let text = crate::adapters::decode::decode_html(bytes, None).text;
+    let doc = Html::parse_document(&text);
+    [
+        ("link[rel~=\"canonical\"][href]", "href"),
+        ("meta[property=\"og:url\"][content]", "content"),
+    ]
+    .iter()
+    .find_map(|(css, attr)| {
+        let sel = parse(css)?;
+        let found = doc.select(&sel).find_map(|e| e.value().attr(attr))?;
+        Url::parse(found.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+    })
+}
+
 fn common_prefix(a: &str, b: &str) -> usize {
     a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
@@ -296,6 +314,9 @@ fn headline_counts(doc: &Html) -> std::collections::HashMap<ego_tree::NodeId, us
     counts
 }
 
+/// A scored group's members and findings.
+type Part<'p, 'a> = (&'p [scraper::ElementRef<'a>], &'p [Finding<'a>]);
+
 type Reader<'r> = dyn Fn(&Plan, Option<(String, String)>) -> (String, Result<Listing, String>) + 'r;
 
 /// Card groups as candidates, best first, with the plans of the accepted ones.
@@ -318,7 +339,7 @@ fn card_candidates(
             let mut sorted = per.clone();
             sorted.sort_unstable();
             // One story per card: a container of many cards is not a card.
-            (with * 2 >= n && sorted[n / 2] <= 3)
+            (with * 2 >= n && sorted.get(n / 2).is_some_and(|m| *m <= 3))
                 .then(|| (with as f64 * (with as f64 / n as f64), g))
         })
         .collect();
@@ -351,7 +372,7 @@ fn card_candidates(
     scored.sort_by(|a, b| b.score.value.total_cmp(&a.score.value));
 
     let mut out = Vec::new();
-    let mut plans: Vec<(HtmlPlan, usize)> = Vec::new();
+    let mut plans: Vec<(HtmlPlan, usize, usize)> = Vec::new();
     let mut accepted: Vec<(usize, HashSet<String>)> = Vec::new();
     for (i, s) in scored.iter().enumerate() {
         let urls: HashSet<String> = score::urls(&s.found, base).into_iter().collect();
@@ -389,7 +410,7 @@ fn card_candidates(
             };
             if c.usable() {
                 accepted.push((i, urls));
-                plans.push((plan, out.len()));
+                plans.push((plan, out.len(), i));
             }
             out.push(c);
             continue;
@@ -404,33 +425,35 @@ fn card_candidates(
             listing: Listing::default(),
         });
     }
-    if let Some(both) = two_lists(
-        &plans,
-        &out,
-        &scored
-            .iter()
-            .map(|s| s.found.as_slice())
-            .collect::<Vec<_>>(),
-        read,
-    ) {
+    let parts: Vec<Part> = scored
+        .iter()
+        .map(|s| (s.group.members.as_slice(), s.found.as_slice()))
+        .collect();
+    if let Some(both) = two_lists(&plans, &out, &parts, read) {
         out.insert(0, both);
     }
-    (out, plans.into_iter().map(|(p, _)| p).collect())
+    (out, plans.into_iter().map(|(p, _, _)| p).collect())
 }
 
 /// The first two accepted card lists as one block, if the second is nearly as
 /// story-like and the joined block yields exactly both lists.
 fn two_lists(
-    plans: &[(HtmlPlan, usize)],
+    plans: &[(HtmlPlan, usize, usize)],
     out: &[Candidate],
-    found: &[&[Finding<'_>]],
+    parts: &[Part<'_, '_>],
     read: &Reader<'_>,
 ) -> Option<Candidate> {
-    let [(a, ia), (b, ib), ..] = plans else {
+    let [(a, ia, ga), (b, ib, gb), ..] = plans else {
         return None;
     };
+    let ((ma, fa), (mb, fb)) = (parts.get(*ga)?, parts.get(*gb)?);
     let (ca, cb) = (&out[*ia], &out[*ib]);
-    if cb.score < ca.score * 0.6 {
+    // Rows of one card split in two (a title row, a details row) share parents.
+    let shared_parent = ma.iter().any(|x| {
+        mb.iter()
+            .any(|y| x.parent().map(|p| p.id()) == y.parent().map(|p| p.id()))
+    });
+    if cb.score < ca.score * 0.6 || shared_parent {
         return None;
     }
     let join = |x: &Option<Sel>, y: &Option<Sel>| match (x, y) {
@@ -455,7 +478,7 @@ fn two_lists(
         date_formats: union(&a.date_formats, &b.date_formats),
         jsonld_first: false,
     };
-    let all: Vec<Finding> = found.iter().flat_map(|f| f.iter().cloned()).collect();
+    let all: Vec<Finding> = fa.iter().chain(fb.iter()).cloned().collect();
     let (block, got) = read(&Plan::Html(plan), timezone_hint(&all));
     let listing = got.ok()?;
     let want: HashSet<&str> = ca

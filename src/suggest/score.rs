@@ -86,8 +86,9 @@ pub(crate) fn score(
         format!("summary {summarized}/{n}"),
     ];
     let in_furniture: Vec<String> = group.members.iter().filter_map(|m| furniture(*m)).collect();
-    let rejected = if in_furniture.len() * 2 > n {
-        Some(format!("page furniture: {}", in_furniture[0]))
+    let rejected = if let Some(first) = in_furniture.first().filter(|_| in_furniture.len() * 2 > n)
+    {
+        Some(format!("page furniture: {first}"))
     } else if headlines * 2 < n {
         Some(format!(
             "not stories: only {headlines} of {n} have a headline link with words (a menu, tag cloud or buttons)"
