@@ -84,6 +84,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "../suggest/expected/jsonld-list.json",
     ),
     (
+        "suggest/react-cards.html",
+        "https://news.example/news",
+        "../suggest/expected/react-cards.json",
+    ),
+    (
         "suggest/frontpage.html",
         "https://gazette.example/",
         "../suggest/expected/frontpage.json",

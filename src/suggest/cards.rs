@@ -76,6 +76,17 @@ pub(crate) fn words(name: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_ascii_lowercase)
 }
 
+/// Attributes that name what an element is, usable in a selector as written.
+pub(crate) const NAMING_ATTRS: &[&str] =
+    &["data-testid", "itemprop", "data-component", "data-type"];
+
+/// `el`'s naming attributes whose values are identifiers.
+pub(crate) fn named_attrs<'a>(el: ElementRef<'a>) -> impl Iterator<Item = (&'static str, &'a str)> {
+    NAMING_ATTRS
+        .iter()
+        .filter_map(move |n| el.value().attr(n).filter(|v| is_ident(v)).map(|v| (*n, v)))
+}
+
 /// Does `el`'s class or id name page furniture? Returns the word.
 pub(crate) fn furniture_word(el: ElementRef<'_>) -> Option<String> {
     let v = el.value();
@@ -154,6 +165,10 @@ pub(crate) fn groups(doc: &Html) -> Vec<Group<'_>> {
         }
         if tag == "article" {
             add("article".to_owned(), el.id());
+        }
+        // Markup without classes names its parts in attributes.
+        for (name, value) in named_attrs(el) {
+            add(format!("{tag}[{name}=\"{value}\"]"), el.id());
         }
         if classes.is_empty()
             && let Some(parent) = el.parent().and_then(ElementRef::wrap)

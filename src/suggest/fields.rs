@@ -40,6 +40,7 @@ fn class_words(el: ElementRef<'_>) -> Vec<String> {
     let v = el.value();
     v.classes()
         .chain(v.attr("itemprop"))
+        .chain(v.attr("data-testid"))
         .flat_map(words)
         .collect()
 }
@@ -384,6 +385,9 @@ fn proposals(el: ElementRef<'_>, card: ElementRef<'_>) -> Vec<String> {
     }
     if let Some(rel) = el.value().attr("rel").filter(|r| is_ident(r)) {
         out.push(format!("{tag}[rel=\"{rel}\"]"));
+    }
+    for (name, value) in super::cards::named_attrs(el) {
+        out.push(format!("[{name}=\"{value}\"]"));
     }
     if let Some(parent) = up_to(el, card).first().copied() {
         let ptag = parent.value().name();
