@@ -89,6 +89,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "../suggest/expected/react-cards.json",
     ),
     (
+        "suggest/wp-json-posts.json",
+        "https://blog.example/wp-json/wp/v2/posts",
+        "../suggest/expected/wp-json-posts.json",
+    ),
+    (
         "suggest/frontpage.html",
         "https://gazette.example/",
         "../suggest/expected/frontpage.json",

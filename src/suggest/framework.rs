@@ -69,20 +69,29 @@ pub(crate) fn find(doc: &Html, page_url: Option<&Url>) -> Vec<Found> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for (css, text) in scripts(doc) {
-        let Ok(v) = serde_json::from_str::<Value>(crate::adapters::json::strip_assignment(&text))
-        else {
-            continue;
-        };
-        let mut arrays = Vec::new();
-        walk(&v, String::new(), 0, &mut arrays);
-        for (path, arr) in arrays {
-            if let Some(f) = judge(&css, &path, arr, &links) {
-                out.push(f);
-            }
-        }
+        out.extend(in_json(&text, Some(&css), &links));
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.records));
     out
+}
+
+/// Candidates in a body that is JSON itself (an API), best first.
+pub(crate) fn find_in_body(text: &str) -> Vec<Found> {
+    let mut out = in_json(text, None, &[]);
+    out.sort_by_key(|f| std::cmp::Reverse(f.records));
+    out
+}
+
+fn in_json(text: &str, script: Option<&str>, links: &[String]) -> Vec<Found> {
+    let Ok(v) = serde_json::from_str::<Value>(crate::adapters::json::strip_assignment(text)) else {
+        return Vec::new();
+    };
+    let mut arrays = Vec::new();
+    walk(&v, String::new(), 0, &mut arrays);
+    arrays
+        .into_iter()
+        .filter_map(|(path, arr)| judge(script, &path, arr, links))
+        .collect()
 }
 
 fn walk<'a>(v: &'a Value, path: String, depth: usize, out: &mut Vec<(String, &'a [Value])>) {
@@ -124,8 +133,14 @@ fn leaves(rec: &Value) -> HashMap<String, &Value> {
     out
 }
 
+/// The key a path ends in; WordPress' `/title/rendered` is named by `title`.
 fn last_key(path: &str) -> String {
-    path.rsplit('/').next().unwrap_or("").to_ascii_lowercase()
+    let mut keys = path.rsplit('/');
+    let last = keys.next().unwrap_or("").to_ascii_lowercase();
+    match (last.as_str(), keys.next()) {
+        ("rendered", Some(parent)) if !parent.is_empty() => parent.to_ascii_lowercase(),
+        _ => last,
+    }
 }
 
 /// The path whose last key is one of `names` (in preference order) and
@@ -175,10 +190,9 @@ fn words(v: &Value) -> usize {
     v.as_str().map_or(0, |s| s.split_whitespace().count())
 }
 
-fn judge(script: &str, items: &str, records: &[Value], links: &[String]) -> Option<Found> {
-    let title = pick(records, &["title", "headline", "name", "rendered"], &|v| {
-        words(v) >= 2
-    })?;
+fn judge(script: Option<&str>, items: &str, records: &[Value], links: &[String]) -> Option<Found> {
+    let place = script.unwrap_or("the JSON body");
+    let title = pick(records, &["title", "headline", "name"], &|v| words(v) >= 2)?;
     let is_url = |v: &Value| {
         v.as_str()
             .is_some_and(|s| s.starts_with("http") || s.starts_with('/'))
@@ -190,10 +204,7 @@ fn judge(script: &str, items: &str, records: &[Value], links: &[String]) -> Opti
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
     };
-    let mut reasons = vec![format!(
-        "{} records in {script} at {items:?}",
-        records.len()
-    )];
+    let mut reasons = vec![format!("{} records in {place} at {items:?}", records.len())];
     let (url, url_template) = match pick_in(
         records,
         &[
@@ -236,6 +247,7 @@ fn judge(script: &str, items: &str, records: &[Value], links: &[String]) -> Opti
         records,
         &[
             "datepublished",
+            "date_gmt",
             "published_at",
             "publishedat",
             "published",
@@ -324,11 +336,11 @@ fn judge(script: &str, items: &str, records: &[Value], links: &[String]) -> Opti
         }
     }
     Some(Found {
-        label: format!("{script} {items}"),
+        label: format!("{place} at {items:?}"),
         records: records.len(),
         reasons,
         plan: JsonPlan {
-            script: Some(script.to_owned()),
+            script: script.map(str::to_owned),
             items: items.to_owned(),
             title,
             url,

@@ -141,6 +141,20 @@ pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Vec<Candidate> {
             (text, got.map(|y| y.listing))
         };
     let mut out = Vec::new();
+    // A JSON body is an API: its arrays are the only candidates.
+    if text.trim_start().starts_with(['{', '[']) {
+        for f in framework::find_in_body(&text).into_iter().take(3) {
+            let (block, got) = read(&Plan::Json(f.plan), None);
+            let label = format!("JSON API: {}", f.label);
+            out.push(candidate(Family::Framework, label, f.reasons, block, got));
+        }
+        out.sort_by(|a, b| {
+            (!a.usable())
+                .cmp(&!b.usable())
+                .then(b.score.total_cmp(&a.score))
+        });
+        return out;
+    }
     feed_candidates(target, &doc, base, &name, now, &mut out);
 
     let (cards, card_plans) = card_candidates(&doc, base, &read);
