@@ -94,6 +94,26 @@ const CASES: &[(&str, &str, &str)] = &[
         "../suggest/expected/wp-json-posts.json",
     ),
     (
+        "suggest/medium-feed.html",
+        "https://site.example/list",
+        "../suggest/expected/medium-feed.json",
+    ),
+    (
+        "suggest/substack-archive.html",
+        "https://site.example/",
+        "../suggest/expected/substack-archive.json",
+    ),
+    (
+        "suggest/link-board.html",
+        "https://site.example/news",
+        "../suggest/expected/link-board.json",
+    ),
+    (
+        "suggest/jekyll-minima.html",
+        "https://site.example/",
+        "../suggest/expected/jekyll-minima.json",
+    ),
+    (
         "suggest/frontpage.html",
         "https://gazette.example/",
         "../suggest/expected/frontpage.json",

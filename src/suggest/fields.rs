@@ -248,7 +248,10 @@ fn find_title<'a>(card: ElementRef<'a>, f: &mut Finding<'a>) {
         {
             score += 3;
         }
-        if has_word(link, AUTHOR_WORDS) || has_word(link, TAG_WORDS) {
+        if has_word(link, AUTHOR_WORDS)
+            || has_word(link, TAG_WORDS)
+            || has_word(link, SUMMARY_WORDS)
+        {
             score -= 6;
         }
         if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
@@ -285,12 +288,18 @@ fn find_authors<'a>(card: ElementRef<'a>, f: &mut Finding<'a>) {
         f.authors = rel;
         return;
     }
-    // The first byline element that holds no title or date of its own; names
-    // are its links, else the byline elements inside it, else its text.
+    // The first byline element that holds no title of its own; names are its
+    // links, else (when it holds no date) the byline elements inside it, else its text.
+    let names_in = |h: ElementRef<'a>| -> Vec<ElementRef<'a>> {
+        inside(h)
+            .filter(|e| e.value().name() == "a" && !text(*e).is_empty() && !contains(*e, f.date))
+            .collect()
+    };
     let holders: Vec<ElementRef> = inside(card)
         .filter(|e| has_word(*e, AUTHOR_WORDS) && e.value().name() != "img")
-        .filter(|e| !contains(*e, f.title) && !contains(*e, f.link) && !contains(*e, f.date))
+        .filter(|e| !contains(*e, f.title) && !contains(*e, f.link))
         .filter(|e| !text(*e).is_empty())
+        .filter(|e| !contains(*e, f.date) || !names_in(*e).is_empty())
         .collect();
     let Some(holder) = holders.first().copied() else {
         return;
@@ -305,9 +314,7 @@ fn find_authors<'a>(card: ElementRef<'a>, f: &mut Finding<'a>) {
         })
         .copied()
         .collect();
-    let links: Vec<ElementRef> = inside(holder)
-        .filter(|e| e.value().name() == "a" && !text(*e).is_empty())
-        .collect();
+    let links = names_in(holder);
     if links.is_empty() && nested.len() > 1 {
         f.authors = nested;
     } else if links.is_empty() {
@@ -358,6 +365,27 @@ impl Kind {
                 .attr("href")
                 .is_some_and(|h| !h.trim().is_empty()),
             _ => !text(el).is_empty(),
+        }
+    }
+
+    /// Words of class names that name this field.
+    fn hints(self) -> &'static [&'static str] {
+        match self {
+            Kind::Title => TITLE_WORDS,
+            Kind::Date => DATE_WORDS,
+            Kind::Authors => AUTHOR_WORDS,
+            Kind::Summary => SUMMARY_WORDS,
+            Kind::Tags => TAG_WORDS,
+            Kind::Image => &[
+                "image",
+                "img",
+                "thumb",
+                "thumbnail",
+                "photo",
+                "picture",
+                "cover",
+            ],
+            Kind::Link => &["link", "permalink", "url"],
         }
     }
 
@@ -445,7 +473,7 @@ pub(crate) fn selector(
         return None;
     }
     let mut tried = HashSet::new();
-    let mut best: Option<(i64, String)> = None;
+    let mut best: Option<(i64, bool, String)> = None;
     for &i in with.iter().take(5) {
         for el in kind.chosen(&found[i]).into_iter().take(1) {
             for css in proposals(el, cards[i]) {
@@ -465,14 +493,19 @@ pub(crate) fn selector(
                         _ => -1,
                     };
                 }
-                if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                    best = Some((score, css));
+                // On a tie, a selector that names the field ("post-title") wins.
+                let named = kind.hints().iter().any(|h| words(&css).any(|w| w == *h));
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(s, n, _)| (score, named) > (*s, *n));
+                if better {
+                    best = Some((score, named, css));
                 }
             }
         }
     }
     let need = i64::try_from(with.len()).unwrap_or(i64::MAX);
-    best.filter(|(s, _)| *s >= need).map(|(_, css)| css)
+    best.filter(|(s, _, _)| *s >= need).map(|(_, _, css)| css)
 }
 
 /// The selector and attributes of the link when it is not the title element.
