@@ -103,6 +103,23 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
+    /// Find the listing on a page and print a checked [[source]] block for it.
+    Suggest {
+        /// The page: an http(s) url, or the path of a saved page.
+        target: String,
+        /// For a saved page: the url it was saved from.
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Also list every candidate, ranked, with why it scored as it did.
+        #[arg(long)]
+        all: bool,
+        /// Addresses or CIDR blocks the fetch may reach although not public.
+        #[arg(long, value_parser = |s: &str| crate::config::IpRange::parse(s).ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}")))]
+        allow: Vec<crate::config::IpRange>,
+        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Serve every feed, page and OPML list over HTTP, from the store.
     ///
     /// Refreshes every source into the store at start-up and then every
@@ -170,6 +187,22 @@ pub fn main() -> ExitCode {
                 .await
             }
             Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
+            Command::Suggest {
+                target,
+                url,
+                all,
+                allow,
+                config,
+            } => {
+                crate::suggest::run(crate::suggest::Request {
+                    target,
+                    url,
+                    all,
+                    allow,
+                    config,
+                })
+                .await
+            }
         }
     });
     match result {
@@ -360,7 +393,7 @@ async fn check(
     let none = std::collections::HashMap::new();
     for source in sources {
         let read = read::read_source(source, &source.inputs, &fetcher, &none, now).await;
-        let problems = read.field_problems();
+        let problems = read.field_problems(source);
         ok &= !read.items.is_empty() && !read.failed() && problems.is_empty();
         if json {
             let errors: Vec<String> = read.errors().map(ToString::to_string).collect();

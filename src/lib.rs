@@ -15,21 +15,41 @@
 //! The core (model, merge, views, render) is pure and synchronous; I/O lives
 //! at the edges (fetch, store, output, server).
 
-pub mod adapters;
-pub mod cli;
-pub mod config;
-pub mod dates;
-pub mod fetch;
-pub mod merge;
-pub mod model;
-pub mod output;
-pub mod read;
-pub mod refresh;
-pub mod render;
-pub mod rules;
-pub mod schedule;
-pub mod server;
-pub mod site;
-pub mod store;
+// Plain data and the policies every stage shares.
 pub mod urls;
+// The item model.
+pub mod model;
+// Every date format a page may use.
+pub mod dates;
+// feeds.toml, checked.
+pub mod config;
+// Bytes of an input.
+pub mod fetch;
+// Bytes -> copies.
+pub mod adapters;
+// The one page loop of a source.
+pub mod read;
+// Identity and tag rules.
+pub mod rules;
+// Copies -> stories.
+pub mod merge;
+// History: copies, stories, fetch state.
+pub mod store;
+// One source: read -> process -> store.
+pub mod refresh;
+// Which stories each feed shows.
 pub mod views;
+// A view -> bytes.
+pub mod render;
+// Every document of an edition.
+pub mod site;
+// A site into a folder.
+pub mod output;
+// HTTP.
+pub mod server;
+// serve's refresh timers.
+pub mod schedule;
+// A source block for a page, found without selectors (reads through the adapters).
+pub mod suggest;
+// The command line.
+pub mod cli;

@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use url::Url;
 
 use crate::adapters::{self, Page, decode};
-use crate::config::{Input, Location, SourceConfig};
+use crate::config::{Input, Location, SourceConfig, SourceKind};
 use crate::fetch::{Conditional, Fetcher, Validators};
 use crate::model::Item;
 
@@ -118,12 +118,20 @@ impl Read {
     }
 
     /// Problems with the items' fields that make the read suspect though no
-    /// page failed: today, a date field that filled for no item (a date
-    /// selector that stopped matching). Such items are stored with their
-    /// first-seen time, never 1970 or "now".
-    pub fn field_problems(&self) -> Vec<String> {
+    /// page failed: today, a configured date field that filled for no item
+    /// (a date selector that stopped matching). Such items are stored with
+    /// their first-seen time, never 1970 or "now".
+    pub fn field_problems(&self, source: &SourceConfig) -> Vec<String> {
         let mut out = Vec::new();
-        if !self.items.is_empty() && self.items.iter().all(|i| i.published.is_none()) {
+        let dates_expected = match source.kind {
+            SourceKind::Html => source.html.as_ref().is_some_and(|h| h.published.is_some()),
+            SourceKind::Json => source.json.as_ref().is_some_and(|j| j.published.is_some()),
+            SourceKind::Text | SourceKind::Feed => true,
+        };
+        if dates_expected
+            && !self.items.is_empty()
+            && self.items.iter().all(|i| i.published.is_none())
+        {
             out.push(format!(
                 "source {:?}: field published: no date for any of {} items (does the date selector still match?); they are dated when first seen",
                 self.source,
@@ -193,13 +201,15 @@ pub async fn read_source(
                 fail(&mut read, Stage::Decode, format!("{name}: {message}"));
                 break;
             }
+            // A saved page captured at a known instant reads as if fetched
+            // then: "11 hours ago" counts back from that instant.
             let page = Page {
                 bytes: &fetched.bytes,
                 name: &name,
                 url: page_url.as_ref(),
                 content_type: fetched.content_type.as_deref(),
-                captured: input.captured,
-                fetched_at: now,
+                captured: input.captured.filter(|_| input.captured_at.is_none()),
+                fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
             };
             let first = u32::try_from(read.items.len()).unwrap_or(u32::MAX);
             let listing = match adapters::read(source, &page, first) {

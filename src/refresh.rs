@@ -149,6 +149,7 @@ pub async fn ingest_files(
             location: Location::File(f.clone()),
             page_url: page_url.clone(),
             captured,
+            captured_at: None,
         })
         .collect();
     // Files go through the fetcher so they get the same size limit.
@@ -199,7 +200,7 @@ async fn store_read(
     now: DateTime<Utc>,
 ) -> RefreshOutcome {
     let mut warnings = read.warnings.clone();
-    warnings.extend(read.field_problems());
+    warnings.extend(read.field_problems(source));
     let mut out = RefreshOutcome {
         source: source.name.clone(),
         pages: read.pages_read(),

@@ -5,9 +5,11 @@
 //! common [`Item`] model, in page order; merging and sorting are the merger's job.
 //! Adapters never do I/O: following a next-page link is the pipeline's job.
 
+pub(crate) mod byline;
 pub mod decode;
 pub mod feed;
 pub mod html;
+pub mod json;
 pub mod jsonld;
 pub mod text;
 
@@ -76,5 +78,6 @@ pub fn read(
         SourceKind::Text => text::read(source, page, first_position),
         SourceKind::Html => html::read(source, page, first_position),
         SourceKind::Feed => feed::read(source, page, first_position),
+        SourceKind::Json => json::read(source, page, first_position),
     }
 }

@@ -72,6 +72,8 @@ pub struct HtmlConfig {
     pub summary: Option<FieldSpec>,
     /// Every match is one author, in page order.
     pub authors: Option<FieldSpec>,
+    /// Split each author text at these ("By A, B and C"); empty: never split.
+    pub author_separators: Vec<String>,
     /// `datetime` attribute when present, else the text.
     pub published: Option<FieldSpec>,
     /// Every match is one tag.
@@ -115,6 +117,7 @@ pub(super) struct RawHtml {
     url: Option<Spanned<RawField>>,
     summary: Option<Spanned<RawField>>,
     authors: Option<Spanned<RawField>>,
+    author_separators: Option<Spanned<Vec<String>>>,
     published: Option<Spanned<RawField>>,
     tags: Option<Spanned<RawField>>,
     image: Option<Spanned<RawField>>,
@@ -234,33 +237,25 @@ pub(super) fn check(
             ),
         ));
     }
-    let base_url = match &raw.base_url {
-        None => None,
-        Some(b) => match Url::parse(b.get_ref()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-            _ => {
-                return Err(loc.error(
-                    b.span(),
-                    format!(
-                        "source {source:?}: html.base_url: expected an absolute http(s) url, got {:?}",
-                        b.get_ref()
-                    ),
-                ));
-            }
-        },
-    };
-    let date_formats = match &raw.date_formats {
-        None => DateFormats::default(),
-        Some(f) => DateFormats::from_names(f.get_ref())
-            .map_err(|e| loc.error(f.span(), format!("source {source:?}: html.{e}")))?,
-    };
+    let base_url = base_url(raw.base_url.as_ref(), loc, source, "html")?;
+    let date_formats = date_formats(raw.date_formats.as_ref(), loc, source, "html")?;
 
+    let author_separators = match raw.author_separators {
+        Some(s) if s.get_ref().is_empty() || s.get_ref().iter().any(String::is_empty) => {
+            return Err(loc.error(
+                s.span(),
+                format!("source {source:?}: html.author_separators: expected non-empty strings such as [\",\", \" and \"]"),
+            ));
+        }
+        s => s.map(Spanned::into_inner).unwrap_or_default(),
+    };
     let config = HtmlConfig {
         item: raw.item.into_inner(),
         title: field("title", raw.title, &[])?,
         url: opt("url", raw.url, &["href"])?,
         summary: opt("summary", raw.summary, &[])?,
         authors: opt("authors", raw.authors, &[])?,
+        author_separators,
         published: opt("published", raw.published, &["datetime"])?,
         tags: opt("tags", raw.tags, &[])?,
         image: opt("image", raw.image, &["data-src", "src"])?,
@@ -290,4 +285,38 @@ pub(super) fn check(
         engine_note,
         ..config
     })
+}
+
+/// `{table}.base_url`, checked to be an absolute http(s) url.
+pub(super) fn base_url(
+    raw: Option<&Spanned<String>>,
+    loc: &Locator,
+    source: &str,
+    table: &str,
+) -> Result<Option<Url>, ConfigError> {
+    let Some(b) = raw else { return Ok(None) };
+    match Url::parse(b.get_ref()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(u)),
+        _ => Err(loc.error(
+            b.span(),
+            format!(
+                "source {source:?}: {table}.base_url: expected an absolute http(s) url, got {:?}",
+                b.get_ref()
+            ),
+        )),
+    }
+}
+
+/// `{table}.date_formats` by name; the defaults when absent.
+pub(super) fn date_formats(
+    raw: Option<&Spanned<Vec<String>>>,
+    loc: &Locator,
+    source: &str,
+    table: &str,
+) -> Result<DateFormats, ConfigError> {
+    match raw {
+        None => Ok(DateFormats::default()),
+        Some(f) => DateFormats::from_names(f.get_ref())
+            .map_err(|e| loc.error(f.span(), format!("source {source:?}: {table}.{e}"))),
+    }
 }

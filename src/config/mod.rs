@@ -6,9 +6,11 @@
 //! documented in `docs/CONFIG.md`; keep the two in step.
 
 mod html;
+mod json;
 mod rules;
 
 pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
+pub use json::{JsonConfig, URL_PLACEHOLDER};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
 
 use std::path::{Path, PathBuf};
@@ -58,6 +60,8 @@ pub struct Config {
     pub tag_rules: Vec<TagRule>,
     /// `[[feed]]`: custom feeds.
     pub feeds: Vec<CustomFeed>,
+    /// `[suggest] allow`: non-public ranges `byline suggest` may fetch from.
+    pub suggest_allow: Vec<IpRange>,
 }
 
 /// `[server]`: how `byline serve` listens, caches and protects itself.
@@ -156,6 +160,8 @@ pub enum SourceKind {
     Html,
     /// An RSS, Atom or JSON Feed, detected from its content.
     Feed,
+    /// Items in JSON (an API, or a page's framework state) found by `[source.json]` paths.
+    Json,
 }
 
 /// One `[[source]]`.
@@ -172,6 +178,7 @@ pub struct SourceConfig {
     /// Zone of dates that carry none ("May 20, 2022").
     pub timezone: Tz,
     pub html: Option<HtmlConfig>,
+    pub json: Option<JsonConfig>,
     pub retention: Retention,
     /// Tags every item of the source gets.
     pub default_tags: Vec<String>,
@@ -193,6 +200,9 @@ pub struct Input {
     pub page_url: Option<Url>,
     /// The day a saved page was captured, if the config says so.
     pub captured: Option<NaiveDate>,
+    /// When it was captured, if the config gives a date-time with offset:
+    /// relative dates ("11 hours ago") count back from it.
+    pub captured_at: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 impl Input {
@@ -236,6 +246,15 @@ struct RawConfig {
     tag_rules: Vec<Spanned<rules::RawTagRule>>,
     #[serde(default, rename = "feed")]
     feeds: Vec<rules::RawFeed>,
+    #[serde(default)]
+    suggest: RawSuggest,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSuggest {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -267,6 +286,7 @@ struct RawSource {
     inputs: Spanned<Vec<Spanned<RawInput>>>,
     timezone: Option<Spanned<String>>,
     html: Option<Spanned<html::RawHtml>>,
+    json: Option<Spanned<json::RawJson>>,
     retention_max_items: Option<Spanned<usize>>,
     retention_max_age_days: Option<Spanned<u32>>,
     #[serde(default)]
@@ -410,7 +430,24 @@ impl Config {
             feeds.push(feed);
         }
 
+        let suggest_allow = raw
+            .suggest
+            .allow
+            .iter()
+            .map(|a| {
+                IpRange::parse(a.get_ref()).ok_or_else(|| {
+                    loc.error(
+                        a.span(),
+                        format!(
+                            "suggest.allow: expected an ip address or a CIDR block such as \"127.0.0.1\" or \"10.0.0.0/8\", got {:?}",
+                            a.get_ref()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            suggest_allow,
             dir: dir.to_path_buf(),
             authors,
             tags,
@@ -567,6 +604,17 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
         ));
     }
 
+    let json = raw
+        .json
+        .map(|j| json::check(j.into_inner(), loc, &name))
+        .transpose()?;
+    if raw.kind == SourceKind::Json && json.is_none() {
+        return Err(loc.error(
+            raw.name.span(),
+            format!("source {name:?}: kind = \"json\" needs a [source.json] table with at least `items`, `title` and `url` paths"),
+        ));
+    }
+
     let retention = Retention {
         max_items: match raw.retention_max_items {
             Some(n) if *n.get_ref() == 0 => {
@@ -596,6 +644,7 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
         inputs,
         timezone,
         html,
+        json,
         retention,
         default_tags: raw.tags,
     })
@@ -649,16 +698,20 @@ fn check_input(
         },
         None => None,
     };
-    let captured = match captured {
-        Some(c) => Some(NaiveDate::parse_from_str(&c, "%Y-%m-%d").map_err(|_| {
+    let captured_at = captured
+        .as_deref()
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok());
+    let captured = match (captured, captured_at) {
+        (_, Some(at)) => Some(at.date_naive()),
+        (Some(c), None) => Some(NaiveDate::parse_from_str(&c, "%Y-%m-%d").map_err(|_| {
             loc.error(
                 span.clone(),
                 format!(
-                    "source {source:?}: inputs: captured: expected a date YYYY-MM-DD, got {c:?}"
+                    "source {source:?}: inputs: captured: expected a date YYYY-MM-DD or a date-time with offset such as 2022-05-21T09:40:00+09:00, got {c:?}"
                 ),
             )
         })?),
-        None => None,
+        (None, None) => None,
     };
     let location = match (file, &page_url) {
         (Some(f), _) => {
@@ -678,6 +731,7 @@ fn check_input(
         location,
         page_url,
         captured,
+        captured_at,
     })
 }
 
@@ -713,6 +767,25 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
             "https://x.example/news/"
         );
         assert_eq!(s.inputs[1].captured, NaiveDate::from_ymd_opt(2021, 3, 4));
+        assert_eq!(s.inputs[1].captured_at, None);
+    }
+
+    #[test]
+    fn captured_takes_a_date_time_with_offset() {
+        let c = parse(
+            "[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [{ file = \"a\", captured = \"2022-05-21T09:40:00+09:00\" }]\n",
+        )
+        .unwrap();
+        let input = &c.sources[0].inputs[0];
+        assert_eq!(input.captured, NaiveDate::from_ymd_opt(2022, 5, 21));
+        assert_eq!(
+            input.captured_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2022-05-21T09:40:00+09:00")
+        );
+        let e = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [{ file = \"a\", captured = \"2022-05-21 09:40\" }]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("date-time with offset"), "{e}");
     }
 
     #[test]
@@ -764,6 +837,16 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
         let c =
             parse("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n")
                 .unwrap();
+        assert!(c.suggest_allow.is_empty());
+        let s = parse("[suggest]\nallow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
+        assert!(s.suggest_allow[1].contains("10.9.8.7".parse().unwrap()));
+        let e = parse("[suggest]\nallow = [\"10.0.0.0/40\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("feeds.toml:2:") && e.contains("suggest.allow"),
+            "{e}"
+        );
         let r = &c.server.trusted_proxies;
         let has = |a: &str| r.iter().any(|p| p.contains(a.parse().unwrap()));
         assert!(has("127.0.0.1") && has("::ffff:127.0.0.1") && has("10.200.0.1") && has("fd12::1"));

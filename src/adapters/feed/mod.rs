@@ -13,7 +13,7 @@
 mod atom;
 mod dates;
 mod jsonfeed;
-mod markup;
+pub(crate) mod markup;
 mod rss;
 mod xml;
 

@@ -347,7 +347,9 @@ impl Reader<'_> {
         let cfg = self.cfg;
         let tz = self.source.timezone;
 
-        // The page's own date anchors relative dates of a saved page.
+        // The page's own date anchors relative dates of a saved page; a
+        // date-time anchors them at that instant.
+        let mut captured_at = None;
         if let (Some(spec), Some(raw)) = (&cfg.captured, &extract.captured) {
             match dates::parse(
                 raw,
@@ -355,16 +357,23 @@ impl Reader<'_> {
                 tz,
                 Anchor::Instant(self.page.fetched_at),
             ) {
-                Some(p) => self.listing.captured = Some(p.day()),
+                Some(p) => {
+                    self.listing.captured = Some(p.day());
+                    if let crate::model::Published::DateTime(at) = p {
+                        captured_at = Some(at.to_utc());
+                    }
+                }
                 None => self.warn(format!(
                     "html.captured {:?} found {raw:?}, which is not a date in any accepted format",
                     spec.css
                 )),
             }
         }
-        let anchor = match self.page.captured.or(self.listing.captured) {
-            Some(day) => Anchor::Day(day),
-            None => Anchor::Instant(self.page.fetched_at),
+        let anchor = match (self.page.captured, captured_at, self.listing.captured) {
+            (Some(day), _, _) => Anchor::Day(day),
+            (None, Some(at), _) => Anchor::Instant(at),
+            (None, None, Some(day)) => Anchor::Day(day),
+            (None, None, None) => Anchor::Instant(self.page.fetched_at),
         };
 
         let card_count = extract.cards.len();
@@ -474,8 +483,12 @@ impl Reader<'_> {
             let position = first.saturating_add(u32::try_from(items.len()).unwrap_or(u32::MAX));
             let mut item = Item::new(&self.source.name, position, title, Some(url));
             item.summary = card.summary.filter(|s| !s.is_empty());
-            for a in &card.authors {
-                let p = Person::new(a);
+            let names = card
+                .authors
+                .iter()
+                .flat_map(|a| super::byline::split(a, &cfg.author_separators));
+            for a in names {
+                let p = Person::new(&a);
                 if !p.name.is_empty() && !item.authors.iter().any(|q| q.slug == p.slug) {
                     item.authors.push(p);
                 }
