@@ -22,7 +22,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::html::{RawCard, collapse};
+use super::card::RawCard;
+use crate::model::collapse_whitespace as collapse;
 
 /// Cards from the text of a page's JSON-LD blocks, in page order (an
 /// `ItemList` in `position` order), one per url. Blocks that are not JSON are

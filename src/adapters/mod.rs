@@ -6,11 +6,13 @@
 //! Adapters never do I/O: following a next-page link is the pipeline's job.
 
 pub(crate) mod byline;
+mod card;
 pub mod decode;
 pub mod feed;
 pub mod html;
 pub mod json;
 pub mod jsonld;
+mod layout;
 pub mod text;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -6,45 +6,7 @@
 
 use scraper::{Html, Node};
 
-/// Elements whose edges separate words: `<p>a</p><p>b</p>` reads "a b".
-const BLOCKS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "img",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
-
-/// Elements whose content is never text a reader sees.
-const HIDDEN: &[&str] = &[
-    "script", "style", "template", "noscript", "iframe", "object",
-];
+use crate::adapters::layout::{is_block, is_hidden_text};
 
 /// The visible text of an HTML fragment: tags dropped, entities decoded,
 /// white space collapsed and trimmed.
@@ -57,7 +19,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
     // An explicit stack rather than recursion: nesting depth is the publisher's choice.
     let mut stack = vec![(fragment.tree.root(), false)];
     while let Some((node, closing)) = stack.pop() {
-        let block = matches!(node.value(), Node::Element(e) if BLOCKS.contains(&e.name()));
+        let block = matches!(node.value(), Node::Element(e) if is_block(e.name()));
         if closing {
             if block {
                 out.push(' ');
@@ -66,7 +28,7 @@ pub(crate) fn html_to_text(html: &str) -> String {
         }
         match node.value() {
             Node::Text(t) => out.push_str(t),
-            Node::Element(e) if HIDDEN.contains(&e.name()) => continue,
+            Node::Element(e) if is_hidden_text(e.name()) => continue,
             _ => {}
         }
         if block {

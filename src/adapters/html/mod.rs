@@ -17,90 +17,17 @@ mod stream;
 
 use url::Url;
 
+pub(crate) use super::card::RawCard;
 use super::decode::decode_html;
+pub(crate) use super::layout::{is_block, is_hidden_text};
 use super::{AdapterError, Listing, Page, jsonld};
 use crate::config::{Engine, FieldSpec, HtmlConfig, JsonLd, SourceConfig};
 use crate::dates::{self, Anchor};
 use crate::model::{Item, Person, Tag};
 use crate::urls;
 
-/// Elements whose start or end separates words, as a browser lays them out:
-/// `<p>a</p><p>b</p>` reads "a b", `<a>a</a><b>b</b>` reads "ab".
-const BLOCK_ELEMENTS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "caption",
-    "dd",
-    "details",
-    "dialog",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-];
-
-/// Elements whose content is not text a reader sees (scripts, styles).
-const HIDDEN_TEXT_ELEMENTS: &[&str] = &[
-    "script",
-    "style",
-    "noscript",
-    "iframe",
-    "xmp",
-    "noembed",
-    "noframes",
-    "plaintext",
-];
-
 /// The selector of JSON-LD blocks, for both engines.
 const JSONLD_SELECTOR: &str = r#"script[type="application/ld+json" i]"#;
-
-/// The field values of one card as the page gives them: text decoded and
-/// whitespace collapsed, attribute values unescaped and trimmed; urls not yet
-/// resolved, dates not yet parsed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RawCard {
-    pub(crate) title: Option<String>,
-    /// The `href` of the element the title came from: the url when no `url` selector is set.
-    pub(crate) title_href: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) summary: Option<String>,
-    pub(crate) authors: Vec<String>,
-    pub(crate) published: Option<String>,
-    pub(crate) tags: Vec<String>,
-    pub(crate) image: Option<String>,
-}
 
 /// What an engine found on a page.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -211,32 +138,8 @@ impl Field {
     }
 }
 
-/// Trim and fold runs of white space (including no-break spaces) into one space.
-pub(crate) fn collapse(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut space = false;
-    // Runs of non-space text are copied whole: most text is a few long runs.
-    let mut run_start = 0;
-    for (i, c) in s.char_indices() {
-        if c.is_whitespace() {
-            if run_start < i {
-                if space && !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(s.get(run_start..i).unwrap_or_default());
-            }
-            space = true;
-            run_start = i + c.len_utf8();
-        }
-    }
-    if run_start < s.len() {
-        if space && !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(s.get(run_start..).unwrap_or_default());
-    }
-    out
-}
+/// Trim and fold runs of white space: the model's one implementation.
+pub(crate) use crate::model::collapse_whitespace as collapse;
 
 /// An attribute value that can stand for a field: present, not blank, and not
 /// a `data:` placeholder (lazy images put a 1x1 GIF in `src`).
@@ -244,16 +147,6 @@ pub(crate) fn usable_attr(value: &str) -> Option<&str> {
     let v = value.trim();
     let is_data = v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:"));
     (!v.is_empty() && !is_data).then_some(v)
-}
-
-pub(crate) fn is_block(tag: &str) -> bool {
-    BLOCK_ELEMENTS.iter().any(|b| b.eq_ignore_ascii_case(tag))
-}
-
-pub(crate) fn is_hidden_text(tag: &str) -> bool {
-    HIDDEN_TEXT_ELEMENTS
-        .iter()
-        .any(|b| b.eq_ignore_ascii_case(tag))
 }
 
 /// Read one HTML listing page of `source`.
