@@ -11,8 +11,10 @@
 //! than an empty listing), and a failure names its stage and place.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 use url::Url;
 
@@ -158,6 +160,7 @@ pub async fn read_source(
         ..Read::default()
     };
     let max_pages = source.html.as_ref().map_or(1, |h| h.max_pages);
+    let shared = Arc::new(source.clone());
     for input in inputs {
         let mut location = input.location.clone();
         let mut page_url = input.page_url.clone().or_else(|| match &location {
@@ -201,18 +204,23 @@ pub async fn read_source(
                 fail(&mut read, Stage::Decode, format!("{name}: {message}"));
                 break;
             }
-            // A saved page captured at a known instant reads as if fetched
-            // then: "11 hours ago" counts back from that instant.
-            let page = Page {
-                bytes: &fetched.bytes,
-                name: &name,
-                url: page_url.as_ref(),
-                content_type: fetched.content_type.as_deref(),
-                captured: input.captured.filter(|_| input.captured_at.is_none()),
-                fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
-            };
             let first = u32::try_from(read.items.len()).unwrap_or(u32::MAX);
-            let listing = match adapters::read(source, &page, first) {
+            let parsed = parse(
+                &shared,
+                fetched.bytes,
+                ParseAt {
+                    name: name.clone(),
+                    url: page_url.clone(),
+                    content_type: fetched.content_type.clone(),
+                    // A saved page captured at a known instant reads as if
+                    // fetched then: "11 hours ago" counts back from it.
+                    captured: input.captured.filter(|_| input.captured_at.is_none()),
+                    fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
+                },
+                first,
+            )
+            .await;
+            let listing = match parsed {
                 Ok(l) => l,
                 Err(e) => {
                     fail(&mut read, Stage::Parse, e.to_string());
@@ -236,8 +244,8 @@ pub async fn read_source(
             read.pages.push((
                 name,
                 PageOutcome::Read {
-                    etag: fetched.etag,
-                    last_modified: fetched.last_modified,
+                    etag: fetched.etag.clone(),
+                    last_modified: fetched.last_modified.clone(),
                     warnings: listing.warnings,
                 },
             ));
@@ -257,4 +265,44 @@ pub async fn read_source(
         }
     }
     read
+}
+
+/// Adapters at once, across every read: parsing is CPU work, kept off the
+/// async workers (serving never waits on it) and bounded so a burst of
+/// refreshes cannot take every core.
+static PARSE_SLOTS: Semaphore = Semaphore::const_new(2);
+
+/// What a page is, besides its bytes.
+struct ParseAt {
+    name: String,
+    url: Option<Url>,
+    content_type: Option<String>,
+    captured: Option<chrono::NaiveDate>,
+    fetched_at: DateTime<Utc>,
+}
+
+/// Run the source's adapter on `bytes` on the blocking pool.
+async fn parse(
+    source: &Arc<SourceConfig>,
+    bytes: Vec<u8>,
+    at: ParseAt,
+    first: u32,
+) -> Result<adapters::Listing, String> {
+    let _slot = PARSE_SLOTS.acquire().await.map_err(|e| e.to_string())?;
+    let source = source.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let page = Page {
+            bytes: &bytes,
+            name: &at.name,
+            url: at.url.as_ref(),
+            content_type: at.content_type.as_deref(),
+            captured: at.captured,
+            fetched_at: at.fetched_at,
+        };
+        adapters::read(&source, &page, first).map_err(|e| e.to_string())
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(e) => Err(format!("the adapter stopped: {e}")),
+    }
 }

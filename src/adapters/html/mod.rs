@@ -189,7 +189,17 @@ pub fn read(
 /// allows it), before they become items.
 fn run_engine(cfg: &HtmlConfig, text: &str, engine: Engine) -> Result<Extract, String> {
     match engine {
-        Engine::Dom => dom::extract(cfg, text),
+        Engine::Dom => {
+            let depth = super::layout::nesting_depth(text, super::layout::MAX_DOM_DEPTH);
+            if depth > super::layout::MAX_DOM_DEPTH {
+                return Err(format!(
+                    "the page nests elements more than {} deep, more than the DOM engine reads \
+                     (a broken or hostile page); page not read",
+                    super::layout::MAX_DOM_DEPTH
+                ));
+            }
+            dom::extract(cfg, text)
+        }
         Engine::Streaming => stream::extract(cfg, text),
         Engine::Auto => {
             let streamable = std::iter::once(cfg.item.as_str())
