@@ -152,6 +152,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         let load = |path: &Path| -> Result<Config, String> {
             let mut config = Config::load(path).map_err(|e| e.to_string())?;
+            crate::urls::add_sensitive_params(&config.redact_params);
             if let Some(s) = &store {
                 config.store.path.clone_from(s);
             }

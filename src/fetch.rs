@@ -264,7 +264,7 @@ impl Fetcher {
             if waited + wait > self.options.retry_budget {
                 return Err(give_up(retry_after));
             }
-            tracing::debug!(%url, status, attempt, wait_ms = wait.as_millis() as u64, "server busy; retrying");
+            tracing::debug!(url = %crate::urls::redact(url.as_str()), status, attempt, wait_ms = wait.as_millis() as u64, "server busy; retrying");
             tokio::time::sleep(wait).await;
             waited += wait;
             // Keep the whole fetch bounded even if the server is slow to answer.

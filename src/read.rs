@@ -22,6 +22,7 @@ use crate::adapters::{self, Page, decode};
 use crate::config::{Input, Location, SourceConfig, SourceKind};
 use crate::fetch::{Conditional, Fetcher, Validators};
 use crate::model::Item;
+use crate::urls;
 
 /// Which step of reading a page failed: `/healthz` and `/metrics` tell a
 /// site that is down (fetch) from one whose markup changed (parse, empty).
@@ -172,8 +173,11 @@ pub async fn read_source(
             let name = location.display();
             seen.push(location.clone());
             let kept = validators.get(&name).cloned().unwrap_or_default();
+            let shown = urls::redact(&name);
             let fail = |read: &mut Read, stage: Stage, message: String| {
-                warn!(source = %source.name, page = %name, stage = stage.name(), error = %message, "page failed");
+                // Errors are shown on public pages: no secret of a url in them.
+                let message = urls::redact(&message);
+                warn!(source = %source.name, page = %shown, stage = stage.name(), error = %message, "page failed");
                 let error = ReadError {
                     source_name: source.name.clone(),
                     stage,
@@ -186,7 +190,7 @@ pub async fn read_source(
                 Ok(Conditional::NotModified) => {
                     // Its items are stored, and following its next link
                     // would need the parse a 304 saves.
-                    info!(source = %source.name, page = %name, "not modified");
+                    info!(source = %source.name, page = %shown, "not modified");
                     read.pages.push((name, PageOutcome::NotModified));
                     break;
                 }
@@ -237,7 +241,7 @@ pub async fn read_source(
                 fail(&mut read, Stage::Empty, why);
                 break;
             }
-            info!(source = %source.name, page = %name, items = listing.items.len(),
+            info!(source = %source.name, page = %shown, items = listing.items.len(),
                   warnings = listing.warnings.len(), "read page");
             read.items.extend(listing.items);
             read.warnings.extend(listing.warnings.iter().cloned());

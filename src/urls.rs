@@ -82,9 +82,112 @@ pub fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
     matches!(joined.scheme(), "http" | "https").then(|| joined.into())
 }
 
+/// Query parameters whose values are secrets, besides any the config adds:
+/// exact names, or (for `*token*`-like names) any name containing the word.
+const SENSITIVE_EXACT: &[&str] = &[
+    "key",
+    "sig",
+    "signature",
+    "auth",
+    "pass",
+    "passwd",
+    "session",
+    "sid",
+    "code",
+];
+const SENSITIVE_WORDS: &[&str] = &["token", "secret", "password", "apikey", "api_key"];
+
+/// Extra sensitive parameter names from the config (`redact_params`), set
+/// once at start-up; redaction happens far from the config (in error texts
+/// and logs), so it is process-wide.
+static EXTRA_SENSITIVE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Add the config's sensitive parameter names (the first call wins).
+pub fn add_sensitive_params(names: &[String]) {
+    let _ = EXTRA_SENSITIVE.set(names.iter().map(|n| n.to_ascii_lowercase()).collect());
+}
+
+fn is_sensitive(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SENSITIVE_EXACT.contains(&name.as_str())
+        || SENSITIVE_WORDS.iter().any(|w| name.contains(w))
+        || EXTRA_SENSITIVE
+            .get()
+            .is_some_and(|extra| extra.iter().any(|e| *e == name))
+}
+
+/// `url` as it may be shown: no user name or password, and the value of
+/// every sensitive query parameter replaced by `***`.
+pub fn redacted(url: &Url) -> String {
+    let mut url = url.clone();
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_sensitive(&k) { "***".into() } else { v };
+                (k.into_owned(), v.into_owned())
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+/// `text` with every http(s) url in it [`redacted`]: for error messages and
+/// log lines, which quote the urls they failed on.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let next = |s: &str| {
+        [s.find("http://"), s.find("https://")]
+            .into_iter()
+            .flatten()
+            .min()
+    };
+    while let Some(at) = next(rest) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | ','))
+            .unwrap_or(tail.len());
+        let candidate = &tail[..end];
+        match Url::parse(candidate) {
+            Ok(u) => out.push_str(&redacted(&u)),
+            Err(_) => out.push_str(candidate),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_urls_are_never_shown() {
+        let text = "fetch of https://me:hunter2@feeds.example/x?token=abc123&page=2&api_key=k9 failed (HTTP 500)";
+        let shown = redact(text);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("abc123") && !shown.contains("k9"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("https://feeds.example/x?token=***&page=2&api_key=***"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(" failed (HTTP 500)"));
+        assert_eq!(redact("no url here"), "no url here");
+        assert_eq!(
+            redact("http://a.example/ and https://b.example/?sig=s"),
+            "http://a.example/ and https://b.example/?sig=***"
+        );
+    }
 
     #[test]
     fn drops_tracking_fragment_and_default_port() {

@@ -169,3 +169,95 @@ fn heavy_pages_do_not_stall_healthz() {
         "the heavy source refreshed meanwhile"
     );
 }
+
+/// Secrets in a source url never show: not on the index page, `/healthz`,
+/// `/metrics`, a source page, `check`, `refresh` or the logs.
+#[test]
+fn secrets_in_source_urls_are_never_shown() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    upstream.set("/private", Reply::status(500));
+    upstream.set("/private?token=abc123&page=1", Reply::status(500));
+    let url = upstream
+        .url("/private?token=abc123&page=1")
+        .replace("http://", "http://reader:hunter2@");
+    let dir = tempfile::tempdir().expect("tempdir");
+    config(
+        dir.path(),
+        &format!(
+            "redact_params = [\"page\"]\n[server]\nrefresh_interval_secs = 0\n\
+             [[source]]\nname = \"private\"\nkind = \"text\"\ninputs = [\"{url}\"]\n"
+        ),
+    );
+    let secrets = ["hunter2", "abc123", "page=1"];
+    let shown = |what: &str, text: &str| {
+        for s in secrets {
+            assert!(!text.contains(s), "{what} shows {s:?}:\n{text}");
+        }
+    };
+    for args in [&["check"][..], &["refresh"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_byline"))
+            .current_dir(dir.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("byline runs");
+        assert!(!out.status.success());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("500"), "{text}");
+        assert!(text.contains("token=***"), "{text}");
+        shown(args[0], &text);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "-v"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("byline runs");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    let root = loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("log line");
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break format!("http://{}", rest.trim_end().trim_end_matches('/'));
+        }
+    };
+    let client = reqwest::Client::new();
+    for path in ["/", "/healthz", "/metrics", "/sources/private.html"] {
+        let body = rt.block_on(async {
+            client
+                .get(format!("{root}{path}"))
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body")
+        });
+        shown(path, &body);
+        if path == "/healthz" {
+            assert!(body.contains("HTTP 500") || body.contains("500"), "{body}");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    shown("the log", &log);
+}

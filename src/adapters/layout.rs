@@ -91,7 +91,10 @@ pub(crate) fn nesting_depth(html: &str, limit: usize) -> usize {
     ];
     let bytes = html.as_bytes();
     let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
-    while let Some(off) = bytes.get(i..).and_then(|b| b.iter().position(|&c| c == b'<')) {
+    while let Some(off) = bytes
+        .get(i..)
+        .and_then(|b| b.iter().position(|&c| c == b'<'))
+    {
         i += off + 1;
         let rest = bytes.get(i..).unwrap_or_default();
         if rest.starts_with(b"!--") {
@@ -135,9 +138,19 @@ mod tests {
 
     #[test]
     fn nesting_depth_counts_open_elements_only() {
-        assert_eq!(nesting_depth("<div><p>a<br>b<img src=x/></p></div>", 100), 2);
-        assert_eq!(nesting_depth("<!-- <div><div> --><ul><li>x</li></ul>", 100), 2);
+        assert_eq!(
+            nesting_depth("<div><p>a<br>b<img src=x/></p></div>", 100),
+            2
+        );
+        assert_eq!(
+            nesting_depth("<!-- <div><div> --><ul><li>x</li></ul>", 100),
+            2
+        );
         let deep = "<div>".repeat(5_000);
-        assert_eq!(nesting_depth(&deep, 2_000), 2_001, "stops once past the limit");
+        assert_eq!(
+            nesting_depth(&deep, 2_000),
+            2_001,
+            "stops once past the limit"
+        );
     }
 }

@@ -54,6 +54,8 @@ pub struct Config {
     /// Where the feeds are published; every emitted link starts with it. Ends with `/`.
     pub base_url: Url,
     pub tracking_params: Vec<String>,
+    /// Extra query parameters whose values are secrets, never shown.
+    pub redact_params: Vec<String>,
     pub server: ServerConfig,
     pub store: StoreConfig,
     /// `User-Agent` of every HTTP request; `None` for byline's own.
@@ -351,6 +353,7 @@ impl Config {
             title: raw.title.unwrap_or_else(|| "byline".to_owned()),
             base_url,
             tracking_params: raw.tracking_params,
+            redact_params: raw.redact_params,
             store: StoreConfig {
                 path: if store_path.is_absolute() {
                     store_path

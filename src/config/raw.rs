@@ -16,6 +16,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) tracking_params: Vec<String>,
     #[serde(default)]
+    pub(super) redact_params: Vec<String>,
+    #[serde(default)]
     pub(super) server: RawServer,
     #[serde(default)]
     pub(super) store: RawStore,
