@@ -217,7 +217,8 @@ pub fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat, verbose: u8) {
     let default = match verbose {
-        0 => "info",
+        // The access log is a deliberate choice (RUST_LOG): see docs/CONFIG.md.
+        0 => "info,byline::access=off",
         1 => "debug",
         _ => "trace",
     };

@@ -982,3 +982,27 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// RFC 9112: an HTTP/1.1 request needs exactly one Host header.
+#[test]
+fn a_request_without_host_or_with_two_is_refused() {
+    let s = Server::start("http://127.0.0.1:8080/", "");
+    let status = |request: &str| {
+        let answer = raw(&s.addr, request.as_bytes());
+        let (head, _) = split_response(&answer);
+        head.lines().next().unwrap_or_default().to_owned()
+    };
+    assert!(
+        status("GET /feed.atom HTTP/1.1\r\nConnection: close\r\n\r\n").contains(" 400 "),
+        "no Host"
+    );
+    assert!(
+        status("GET /feed.atom HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n")
+            .contains(" 400 "),
+        "two Hosts"
+    );
+    assert!(
+        status("GET /feed.atom HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").contains(" 200 "),
+        "one Host"
+    );
+}

@@ -88,6 +88,19 @@ fn respond<B: hyper::body::Body>(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return (RouteClass::Other, r);
     }
+    // RFC 9112 section 3.2: an HTTP/1.1 request without a Host header, or
+    // with more than one, is answered 400.
+    let hosts = req.headers().get_all(header::HOST).iter().count();
+    if req.version() == hyper::Version::HTTP_11 && hosts != 1 {
+        let why = if hosts == 0 { "no Host header" } else { "more than one Host header" };
+        return (
+            RouteClass::Other,
+            text(
+                StatusCode::BAD_REQUEST,
+                format!("byline: the request has {why}; HTTP/1.1 needs exactly one.\n"),
+            ),
+        );
+    }
     if !req.body().is_end_stream() {
         return (
             RouteClass::Other,
