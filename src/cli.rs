@@ -369,6 +369,10 @@ async fn serve(
         () = scheduler.refresh_all() => {}
         _ = stopped.wait_for(|s| *s) => return Ok(ExitCode::SUCCESS),
     }
+    {
+        let scheduler = scheduler.clone();
+        tokio::spawn(async move { scheduler.check_store().await });
+    }
     if interval > 0 {
         tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
     }

@@ -31,6 +31,8 @@ pub struct Scheduler {
     fetcher: Fetcher,
     published: Arc<Published>,
     statuses: Arc<Mutex<BTreeMap<String, SourceStatus>>>,
+    /// What the store check found, kept until a restart.
+    damage: Arc<Mutex<Option<String>>>,
 }
 
 impl Scheduler {
@@ -46,6 +48,7 @@ impl Scheduler {
             fetcher,
             published,
             statuses: Arc::new(Mutex::new(BTreeMap::new())),
+            damage: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -102,6 +105,25 @@ impl Scheduler {
         }
     }
 
+    /// Check the whole store file once (SQLite's quick check, off the async
+    /// threads); damage makes `/healthz` fail with what to do about it.
+    pub async fn check_store(&self) {
+        let store = self.store.clone();
+        let found = tokio::task::spawn_blocking(move || store.quick_check()).await;
+        let damage = match found {
+            Ok(Ok(damage)) => damage,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(format!("store check failed: {e}")),
+        };
+        if let Some(d) = &damage {
+            warn!(problem = %d, "the store is damaged; stored stories may be missing from the feeds");
+        }
+        *self.damage.lock().await = damage.clone();
+        if damage.is_some() {
+            self.published.set_store_problem(damage);
+        }
+    }
+
     /// Read the edition from the store and publish it with the current statuses.
     pub async fn publish(&self) {
         // In config order, as the index page and /healthz list them.
@@ -124,11 +146,19 @@ impl Scheduler {
             Ok::<_, crate::store::StoreError>(())
         })
         .await;
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(error = %e, "cannot read the store; the feeds stay as they were"),
-            Err(e) => warn!(error = %e, "publishing failed"),
-        }
+        let problem = match done {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot read the store; the feeds stay as they were");
+                Some(e.to_string())
+            }
+            Err(e) => {
+                warn!(error = %e, "publishing failed");
+                Some(format!("publishing failed: {e}"))
+            }
+        };
+        let damage = self.damage.lock().await.clone();
+        self.published.set_store_problem(problem.or(damage));
     }
 }
 

@@ -261,3 +261,61 @@ fn secrets_in_source_urls_are_never_shown() {
     }
     shown("the log", &log);
 }
+
+/// Garbage in the middle of the store file: `/healthz` fails and says what
+/// to do to keep the history, rather than "ok" with nothing served.
+#[test]
+fn a_damaged_store_is_not_healthy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut dump = String::from("May 21, 2022\n\n\nLatest news\n\n");
+    for n in 0..400 {
+        dump.push_str(&format!(
+            "Story number {n} with a title long enough\n\nIts summary, which says a little more about story {n}.\n\nMina Park May 20, 2022\n\n"
+        ));
+    }
+    std::fs::write(dir.path().join("page.txt"), dump).expect("page");
+    config(
+        dir.path(),
+        "[server]\nrefresh_interval_secs = 0\n[[source]]\nname = \"saved\"\nkind = \"text\"\ninputs = [\"page.txt\"]\n",
+    );
+    let refresh = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .current_dir(dir.path())
+        .arg("refresh")
+        .output()
+        .expect("refresh");
+    assert!(refresh.status.success(), "{refresh:?}");
+    let db = dir.path().join("byline.db");
+    let mut bytes = std::fs::read(&db).expect("store");
+    assert!(bytes.len() > 64 * 1024, "{} bytes", bytes.len());
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 16 * 1024] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db, &bytes).expect("damage");
+
+    let server = serve(dir.path());
+    let client = reqwest::Client::new();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut last = String::new();
+    for _ in 0..50 {
+        let (code, body) = rt.block_on(async {
+            let r = client
+                .get(format!("{}/healthz", server.root))
+                .send()
+                .await
+                .expect("healthz");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        });
+        if code == 503 && body.contains("damaged") {
+            assert!(body.contains("\"status\": \"failing\""), "{body}");
+            assert!(
+                body.contains(".recover"),
+                "says how to keep the history: {body}"
+            );
+            return;
+        }
+        last = format!("{code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("healthz never said the store is damaged: {last}");
+}

@@ -92,7 +92,11 @@ fn respond<B: hyper::body::Body>(
     // with more than one, is answered 400.
     let hosts = req.headers().get_all(header::HOST).iter().count();
     if req.version() == hyper::Version::HTTP_11 && hosts != 1 {
-        let why = if hosts == 0 { "no Host header" } else { "more than one Host header" };
+        let why = if hosts == 0 {
+            "no Host header"
+        } else {
+            "more than one Host header"
+        };
         return (
             RouteClass::Other,
             text(
@@ -123,7 +127,10 @@ fn respond<B: hyper::body::Body>(
     let snap = published.snapshot();
     match routes::route(uri.path(), published.site.base_url.path()) {
         Route::Doc { path, doc } => document(published, &snap, peer, req, &path, doc),
-        Route::Health => (RouteClass::Health, health(&snap)),
+        Route::Health => (
+            RouteClass::Health,
+            health(&snap, published.store_problem().as_deref()),
+        ),
         Route::Metrics => {
             let mut r = Response::new(Full::new(Bytes::from(
                 published.metrics.render(&snap.gauges()),
@@ -406,17 +413,23 @@ fn not_found(
 
 #[derive(Serialize)]
 struct Health<'a> {
-    /// `ok`, `degraded` (some source failed) or `failing` (every source failed).
+    /// `ok`, `degraded` (some source failed) or `failing` (every source
+    /// failed, or the store cannot be read).
     status: &'a str,
+    /// Why the store cannot be trusted (damaged, unreadable), if so.
+    store: Option<&'a str>,
     items: usize,
     published_at: DateTime<Utc>,
     sources: &'a [SourceStatus],
 }
 
-/// `/healthz`: per-source state as JSON; 503 when every source failed.
-fn health(snap: &Snapshot) -> Response<Body> {
+/// `/healthz`: per-source state as JSON; 503 when every source failed or
+/// the store is damaged.
+fn health(snap: &Snapshot, store: Option<&str>) -> Response<Body> {
     let failed = snap.sources.iter().filter(|s| !s.healthy()).count();
-    let status = if failed == 0 {
+    let status = if store.is_some() {
+        "failing"
+    } else if failed == 0 {
         "ok"
     } else if failed == snap.sources.len() {
         "failing"
@@ -425,6 +438,7 @@ fn health(snap: &Snapshot) -> Response<Body> {
     };
     let report = Health {
         status,
+        store,
         items: snap.edition.stories.len(),
         published_at: snap.published_at,
         sources: &snap.sources,

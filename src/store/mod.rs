@@ -40,6 +40,20 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use crate::model::Item;
 
+/// What to do with a damaged store without losing its history.
+const DAMAGE_HINT: &str = "keep the history: stop byline, copy the file with its -wal and -shm files aside, \
+     run `sqlite3 FILE 'PRAGMA integrity_check'` to see the damage and \
+     `sqlite3 FILE .recover | sqlite3 recovered.db` to save what is readable, then point `[store] path` at \
+     recovered.db; moving the file away starts an empty history";
+
+/// Is `e` SQLite saying the file is damaged or not a database?
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
 /// How long a connection waits for another writer (a second byline process)
 /// before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,7 +62,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "{path}: cannot open the store: {source} (is it a byline store? a corrupt file can be moved away and rebuilt with `byline refresh`)"
+        "{path}: cannot open the store: {source} (is it a byline store? if it is damaged, {DAMAGE_HINT})"
     )]
     Open {
         path: String,
@@ -63,7 +77,7 @@ pub enum StoreError {
         found: u32,
         known: u32,
     },
-    #[error("{path}: {context}: {source}")]
+    #[error("{path}: {context}: {source}{}", if is_damage(source) { format!(" ({DAMAGE_HINT})") } else { String::new() })]
     Sql {
         path: String,
         context: String,
@@ -171,6 +185,33 @@ impl Store {
                 read: Mutex::new(read),
             }),
         })
+    }
+
+    /// SQLite's `PRAGMA quick_check` over the whole file: `Ok(None)` when it
+    /// is sound, `Ok(Some(what))` naming the damage (with what to do about
+    /// it), `Err` when the check itself cannot run.
+    pub fn quick_check(&self) -> Result<Option<String>, StoreError> {
+        let conn = self.read();
+        let found: Result<Vec<String>, rusqlite::Error> = conn
+            .prepare("PRAGMA quick_check")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+        match found {
+            Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(None),
+            Ok(lines) => Ok(Some(format!(
+                "{}: the store is damaged ({}); {DAMAGE_HINT}",
+                self.path_str(),
+                lines.join("; ")
+            ))),
+            Err(e) if is_damage(&e) => Ok(Some(format!(
+                "{}: the store is damaged ({e}); {DAMAGE_HINT}",
+                self.path_str()
+            ))),
+            Err(source) => Err(StoreError::Sql {
+                path: self.path_str(),
+                context: "cannot check the store".to_owned(),
+                source,
+            }),
+        }
     }
 
     /// The file this store lives in.

@@ -41,6 +41,8 @@ pub struct Published {
     /// `Cache-Control` of every document.
     pub(crate) cache_control: HeaderValue,
     current: RwLock<Arc<Snapshot>>,
+    /// Why the store cannot be trusted, if it cannot: `/healthz` fails.
+    store_problem: RwLock<Option<String>>,
 }
 
 impl Published {
@@ -57,6 +59,7 @@ impl Published {
             metrics: Metrics::default(),
             cache_control,
             current: RwLock::new(Arc::new(empty)),
+            store_problem: RwLock::new(None),
             config,
         }
     }
@@ -105,6 +108,21 @@ impl Published {
         };
         drop((old, previous));
         release_free_memory();
+    }
+
+    /// Say the store is damaged or unreadable (`Some(why)`), or fine again.
+    pub fn set_store_problem(&self, problem: Option<String>) {
+        *self
+            .store_problem
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = problem;
+    }
+
+    pub(crate) fn store_problem(&self) -> Option<String> {
+        self.store_problem
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The snapshot requests are served from right now.
