@@ -113,7 +113,7 @@ fn is_sensitive(name: &str) -> bool {
         || SENSITIVE_WORDS.iter().any(|w| name.contains(w))
         || EXTRA_SENSITIVE
             .get()
-            .is_some_and(|extra| extra.iter().any(|e| *e == name))
+            .is_some_and(|extra| extra.contains(&name))
 }
 
 /// `url` as it may be shown: no user name or password, and the value of
