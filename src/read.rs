@@ -61,6 +61,8 @@ pub struct ReadError {
     pub source_name: String,
     pub stage: Stage,
     pub message: String,
+    /// How long the server asked us to wait (`Retry-After`), if it did.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// How one fetched page (a url or a file) ended.
@@ -174,16 +176,24 @@ pub async fn read_source(
             seen.push(location.clone());
             let kept = validators.get(&name).cloned().unwrap_or_default();
             let shown = urls::redact(&name);
-            let fail = |read: &mut Read, stage: Stage, message: String| {
-                // Errors are shown on public pages: no secret of a url in them.
-                let message = urls::redact(&message);
-                warn!(source = %source.name, page = %shown, stage = stage.name(), error = %message, "page failed");
-                let error = ReadError {
-                    source_name: source.name.clone(),
-                    stage,
-                    message,
+            let fail_after =
+                |read: &mut Read,
+                 stage: Stage,
+                 message: String,
+                 retry_after: Option<std::time::Duration>| {
+                    // Errors are shown on public pages: no secret of a url in them.
+                    let message = urls::redact(&message);
+                    warn!(source = %source.name, page = %shown, stage = stage.name(), error = %message, "page failed");
+                    let error = ReadError {
+                        source_name: source.name.clone(),
+                        stage,
+                        message,
+                        retry_after,
+                    };
+                    read.pages.push((name.clone(), PageOutcome::Failed(error)));
                 };
-                read.pages.push((name.clone(), PageOutcome::Failed(error)));
+            let fail = |read: &mut Read, stage: Stage, message: String| {
+                fail_after(read, stage, message, None);
             };
             let fetched = match fetcher.fetch_if(&location, &kept).await {
                 Ok(Conditional::Modified(f)) => f,
@@ -195,7 +205,11 @@ pub async fn read_source(
                     break;
                 }
                 Err(e) => {
-                    fail(&mut read, Stage::Fetch, e.to_string());
+                    let retry_after = match &e {
+                        crate::fetch::FetchError::Status { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    fail_after(&mut read, Stage::Fetch, e.to_string(), retry_after);
                     break;
                 }
             };

@@ -56,6 +56,11 @@ impl RefreshOutcome {
         self.stats.new > 0 || self.stats.updated > 0 || self.removed > 0
     }
 
+    /// The longest wait a server asked for (`Retry-After`) in this refresh.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.errors.iter().filter_map(|e| e.retry_after).max()
+    }
+
     /// The errors as text, for logs and `/healthz`.
     pub fn messages(&self) -> Vec<String> {
         self.errors.iter().map(ToString::to_string).collect()
@@ -162,6 +167,7 @@ pub async fn ingest_files(
                     source_name: source.name.clone(),
                     stage: Stage::Fetch,
                     message: e.to_string(),
+                    retry_after: None,
                 }],
                 ..RefreshOutcome::default()
             };
@@ -268,6 +274,7 @@ fn store_error(source: &SourceConfig, e: StoreError) -> ReadError {
         source_name: source.name.clone(),
         stage: Stage::Store,
         message: e.to_string(),
+        retry_after: None,
     }
 }
 

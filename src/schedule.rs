@@ -8,7 +8,7 @@
 //! from the store (as `build` does), so items that rolled off a listing stay
 //! served and memory holds only what the feeds show.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +33,42 @@ pub struct Scheduler {
     statuses: Arc<Mutex<BTreeMap<String, SourceStatus>>>,
     /// What the store check found, kept until a restart.
     damage: Arc<Mutex<Option<String>>>,
+    /// Each source's failures in a row, by index, for its next delay.
+    backoff: Arc<Mutex<HashMap<usize, Backoff>>>,
+}
+
+/// How a source's refreshes have been failing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backoff {
+    /// Failed refreshes in a row.
+    pub failures: u32,
+    /// What the server last asked for with `Retry-After`.
+    pub retry_after: Option<Duration>,
+}
+
+/// The longest `Retry-After` honoured: a server asking for more is waited
+/// on for a day, then asked again.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Backoff doubles the interval per failure in a row, up to this (or the
+/// interval itself, if longer).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// When a source ticks next: the interval (± 10 %) while it is healthy;
+/// after failures in a row, the interval doubled per failure up to
+/// [`MAX_BACKOFF`]; and never sooner than a `Retry-After` (capped at
+/// [`MAX_RETRY_AFTER`]). A site that is down, or a body over the size
+/// limit, is so not downloaded again on every tick.
+pub fn next_delay(interval: Duration, backoff: Backoff) -> Duration {
+    let base = jittered(interval);
+    if backoff.failures == 0 {
+        return base;
+    }
+    let doubled = base.saturating_mul(1u32 << backoff.failures.saturating_sub(1).min(16));
+    let backed_off = doubled.min(MAX_BACKOFF.max(interval));
+    match backoff.retry_after {
+        Some(wait) => backed_off.max(wait.min(MAX_RETRY_AFTER)),
+        None => backed_off,
+    }
 }
 
 impl Scheduler {
@@ -49,6 +85,7 @@ impl Scheduler {
             published,
             statuses: Arc::new(Mutex::new(BTreeMap::new())),
             damage: Arc::new(Mutex::new(None)),
+            backoff: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -63,14 +100,16 @@ impl Scheduler {
         self.publish().await;
     }
 
-    /// Run forever: every source ticks each `interval` (± 10 % jitter).
+    /// Run forever: every source ticks each `interval` (± 10 % jitter), or
+    /// later while it fails (see [`next_delay`]).
     pub async fn run(self, interval: Duration) {
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..self.config.sources.len() {
             let this = self.clone();
             tasks.spawn(async move {
                 loop {
-                    tokio::time::sleep(jittered(interval)).await;
+                    let state = this.backoff.lock().await.get(&n).copied();
+                    tokio::time::sleep(next_delay(interval, state.unwrap_or_default())).await;
                     this.tick(n, true).await;
                 }
             });
@@ -90,6 +129,18 @@ impl Scheduler {
         } else {
             info!(source = %source.name, new = outcome.stats.new, updated = outcome.stats.updated,
                   not_modified = outcome.not_modified, "refreshed");
+        }
+        {
+            let mut backoff = self.backoff.lock().await;
+            let b = backoff.entry(n).or_default();
+            *b = if outcome.failed() {
+                Backoff {
+                    failures: b.failures.saturating_add(1),
+                    retry_after: outcome.retry_after(),
+                }
+            } else {
+                Backoff::default()
+            };
         }
         let status = SourceStatus::of(&outcome, now);
         let status_changed = {
@@ -170,4 +221,34 @@ fn jittered(interval: Duration) -> Duration {
     }
     let offset = fastrand::u64(0..=2 * spread);
     (interval + Duration::from_millis(offset)).saturating_sub(Duration::from_millis(spread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_and_retry_after_is_honoured() {
+        let minute = Duration::from_secs(60);
+        let after = |failures, retry_after| {
+            next_delay(
+                minute,
+                Backoff {
+                    failures,
+                    retry_after,
+                },
+            )
+        };
+        let healthy = after(0, None);
+        assert!(healthy >= Duration::from_secs(54) && healthy <= Duration::from_secs(66));
+        let third = after(3, None);
+        assert!(
+            third >= Duration::from_secs(216) && third <= Duration::from_secs(264),
+            "{third:?}"
+        );
+        assert_eq!(after(40, None), MAX_BACKOFF);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(after(1, Some(hour)), hour);
+        assert_eq!(after(1, Some(hour * 24 * 10)), MAX_RETRY_AFTER);
+    }
 }

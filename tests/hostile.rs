@@ -319,3 +319,59 @@ fn a_damaged_store_is_not_healthy() {
     }
     panic!("healthz never said the store is damaged: {last}");
 }
+
+/// `429` with `Retry-After: 3600`: no request for that source within the
+/// test's window, while a healthy source beside it refreshes every second.
+#[test]
+fn retry_after_is_honoured_between_refreshes() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    upstream.set(
+        "/busy",
+        Reply::Status {
+            code: 429,
+            headers: vec![("Retry-After".into(), "3600".into())],
+            body: b"slow down".to_vec(),
+        },
+    );
+    upstream.set(
+        "/fine",
+        Reply::Page {
+            body: b"May 21, 2022\n\n\nLatest news\n\nA story that stays\n\nIts summary here.\n\nMina Park May 20, 2022\n".to_vec(),
+            content_type: "text/plain; charset=utf-8".to_owned(),
+            etag: None,
+            last_modified: None,
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    config(
+        dir.path(),
+        &format!(
+            "[server]\nrefresh_interval_secs = 1\n\
+             [[source]]\nname = \"busy\"\nkind = \"text\"\ninputs = [\"{}\"]\n\
+             [[source]]\nname = \"fine\"\nkind = \"text\"\ninputs = [\"{}\"]\n",
+            upstream.url("/busy"),
+            upstream.url("/fine")
+        ),
+    );
+    let server = serve(dir.path());
+    let client = reqwest::Client::new();
+    let health = rt.block_on(async {
+        client
+            .get(format!("{}/healthz", server.root))
+            .send()
+            .await
+            .expect("healthz")
+            .text()
+            .await
+            .expect("body")
+    });
+    assert!(health.contains("Retry-After 3600s"), "{health}");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(upstream.counts("/busy").requests, 1, "asked again too soon");
+    assert!(
+        upstream.counts("/fine").requests >= 3,
+        "the healthy source kept its schedule: {}",
+        upstream.counts("/fine").requests
+    );
+}

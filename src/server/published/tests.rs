@@ -277,6 +277,7 @@ fn source_history_survives_a_publish() {
             source_name: "one".into(),
             stage: crate::read::Stage::Fetch,
             message: "a.txt: cannot read".into(),
+            retry_after: None,
         }],
         ..RefreshOutcome::default()
     };
