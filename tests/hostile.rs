@@ -375,3 +375,64 @@ fn retry_after_is_honoured_between_refreshes() {
         upstream.counts("/fine").requests
     );
 }
+
+/// Server CPU seconds (user + system) of process `pid`, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// Random `?limit=`s do not each cost a render: a limit at least the feed's
+/// length is the plain document, and the others are few and cached.
+#[test]
+fn random_limits_are_served_at_a_bounded_cost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dump =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text/nknews-2021-03-04.txt");
+    config(
+        dir.path(),
+        &format!(
+            "[server]\nrefresh_interval_secs = 0\nmax_items = 1000\n\
+             [[source]]\nname = \"dump\"\nkind = \"text\"\ntimezone = \"Asia/Seoul\"\ninputs = [\"{}\"]\n",
+            dump.display()
+        ),
+    );
+    let server = serve(dir.path());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = reqwest::Client::new();
+    let run = |urls: Vec<String>| {
+        let pid = server.child.id();
+        let before = cpu_seconds(pid);
+        rt.block_on(async {
+            for url in urls {
+                let r = client
+                    .get(url)
+                    .header("Accept-Encoding", "gzip, br")
+                    .send()
+                    .await
+                    .expect("get");
+                assert_eq!(r.status(), 200);
+                r.bytes().await.expect("body");
+            }
+        });
+        cpu_seconds(pid) - before
+    };
+    let n = 1500;
+    let fixed = run((0..n)
+        .map(|_| format!("{}/feed.atom", server.root))
+        .collect());
+    let mut rng = fastrand::Rng::with_seed(7);
+    let random = run((0..n)
+        .map(|_| format!("{}/feed.atom?limit={}", server.root, rng.usize(1..=1000)))
+        .collect());
+    eprintln!("server CPU: {n} fixed {fixed:.2} s, {n} random limits {random:.2} s");
+    assert!(
+        random < fixed * 3.0 + 0.5,
+        "{n} random limits cost {random:.2} s of server CPU, {n} fixed requests {fixed:.2} s"
+    );
+}

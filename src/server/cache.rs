@@ -118,6 +118,11 @@ pub(crate) struct Entry {
 
 impl Entry {
     pub(crate) fn new(doc: Document) -> Entry {
+        Entry::with_effort(doc, Effort::Best)
+    }
+
+    /// An entry whose compressed bytes cost `effort`.
+    pub(crate) fn with_effort(doc: Document, effort: Effort) -> Entry {
         // Boxed slices hold exactly their length: a renderer's or encoder's
         // spare capacity would otherwise stay allocated for the entry's life.
         let identity = Bytes::from(doc.body.into_bytes().into_boxed_slice());
@@ -127,7 +132,10 @@ impl Entry {
             .collect();
         let smaller = |c: Option<Vec<u8>>| c.filter(|c| c.len() < identity.len()).map(Bytes::from);
         let (gzip, brotli) = if identity.len() >= MIN_COMPRESS {
-            (smaller(gzip(&identity)), smaller(brotli(&identity)))
+            (
+                smaller(gzip(&identity, effort)),
+                smaller(brotli(&identity, effort)),
+            )
         } else {
             (None, None)
         };
@@ -178,19 +186,32 @@ impl Entry {
     }
 }
 
-fn gzip(body: &[u8]) -> Option<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::best(),
-    );
+/// How hard to compress: documents every reader fetches are worth the
+/// best ratio, once per publish; narrowed variants are made per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effort {
+    Best,
+    Fast,
+}
+
+fn gzip(body: &[u8], effort: Effort) -> Option<Vec<u8>> {
+    let level = match effort {
+        Effort::Best => flate2::Compression::best(),
+        Effort::Fast => flate2::Compression::new(3),
+    };
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
     enc.write_all(body).ok()?;
     enc.finish().ok()
 }
 
-fn brotli(body: &[u8]) -> Option<Vec<u8>> {
+fn brotli(body: &[u8], effort: Effort) -> Option<Vec<u8>> {
+    let (quality, lgwin) = match effort {
+        Effort::Best => (BROTLI_QUALITY, BROTLI_WINDOW),
+        Effort::Fast => (3, 18),
+    };
     let params = brotli::enc::BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
-        lgwin: BROTLI_WINDOW,
+        quality,
+        lgwin,
         size_hint: body.len(),
         ..Default::default()
     };

@@ -23,7 +23,7 @@ use crate::render::{self, Format, Site};
 use crate::site::{self, Document};
 use crate::views::{Edition, View, ViewEntry, ViewKey};
 
-use super::cache::{DocCache, Entry};
+use super::cache::{DocCache, Effort, Entry};
 use super::metrics::{Gauges, Metrics};
 use super::routes::{DocRef, ViewRef};
 use super::status::SourceStatus;
@@ -318,6 +318,12 @@ impl Snapshot {
         origin: Option<&Site>,
         published: &Published,
     ) -> Result<Arc<Entry>, Missing> {
+        let whole = self.unnarrowed(doc, narrowing, published.config.server.max_items);
+        let narrowing = if whole {
+            &Narrowing::default()
+        } else {
+            narrowing
+        };
         let plain = narrowing.is_none() && origin.is_none();
         let key = if plain {
             match doc {
@@ -349,13 +355,34 @@ impl Snapshot {
             site,
             published.config.server.max_items,
         )?;
-        let entry = Arc::new(Entry::new(document));
+        // A narrowed document is one of many a client can ask for: cheap
+        // compression keeps a stream of random `?limit=`s at a bounded cost.
+        let effort = if plain { Effort::Best } else { Effort::Fast };
+        let entry = Arc::new(Entry::with_effort(document, effort));
         if plain {
             self.docs().insert(key, entry.clone());
         } else {
             self.variants().insert(key, entry.clone());
         }
         Ok(entry)
+    }
+
+    /// Does `narrowing` leave the view as it is? A `?limit=` alone that is
+    /// at least the number of stories the view shows is the plain document:
+    /// random large limits cost a cache hit, not a render.
+    fn unnarrowed(&self, doc: DocRef, narrowing: &Narrowing, max_items: usize) -> bool {
+        let (Some(limit), None, None) = (narrowing.limit, &narrowing.tag, &narrowing.author) else {
+            return false;
+        };
+        let shown = match self.resolve(doc) {
+            Ok(Doc::Feed(n, _) | Doc::Page(n)) => self
+                .edition
+                .views
+                .get(n)
+                .map_or(0, |v| v.members.len().min(max_items)),
+            _ => return false,
+        };
+        limit >= shown
     }
 
     /// The document a route names, if this snapshot has its view.
