@@ -436,3 +436,117 @@ fn random_limits_are_served_at_a_bounded_cost() {
         "{n} random limits cost {random:.2} s of server CPU, {n} fixed requests {fixed:.2} s"
     );
 }
+
+/// A config serving the 2021 dump, with extra `[server]` keys.
+fn dump_config(dir: &Path, server_keys: &str) {
+    let dump =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text/nknews-2021-03-04.txt");
+    config(
+        dir,
+        &format!(
+            "[server]\nrefresh_interval_secs = 0\n{server_keys}\n\
+             [[source]]\nname = \"dump\"\nkind = \"text\"\ntimezone = \"Asia/Seoul\"\ninputs = [\"{}\"]\n",
+            dump.display()
+        ),
+    );
+}
+
+/// How long a fresh client waits for `/healthz` (at most `limit`).
+fn time_healthz(addr: &str, limit: Duration) -> Result<Duration, String> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(limit)).map_err(|e| e.to_string())?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head)
+        .map_err(|e| format!("no answer: {e}"))?;
+    if !head.starts_with(b"HTTP/1.1 200") {
+        return Err(String::from_utf8_lossy(&head).into_owned());
+    }
+    Ok(started.elapsed())
+}
+
+/// Clients that pipeline requests and never read the replies are dropped
+/// once a write makes no progress for `write_timeout_secs`, so they cannot
+/// hold every connection.
+#[test]
+fn clients_that_never_read_are_dropped_and_others_are_served() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    dump_config(
+        dir.path(),
+        "max_connections = 3\nwrite_timeout_secs = 2\nheader_timeout_secs = 30",
+    );
+    let server = serve(dir.path());
+    let addr = server.root.trim_start_matches("http://").to_owned();
+    let request = "GET /feed.atom HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20_000);
+    for _ in 0..3 {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        let request = request.clone();
+        // Writes until the server closes the connection; never reads.
+        std::thread::spawn(move || {
+            let _ = s.write_all(request.as_bytes());
+            std::thread::sleep(Duration::from_secs(60));
+        });
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let waited = time_healthz(&addr, Duration::from_secs(15));
+    match waited {
+        Ok(t) => assert!(t < Duration::from_secs(8), "answered only after {t:?}"),
+        Err(e) => panic!("a well-behaved client was not served: {e}"),
+    }
+}
+
+/// One address cannot take every connection: past `max_connections_per_ip`
+/// its connections are closed, and another client is served at once.
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    dump_config(
+        dir.path(),
+        "max_connections = 8\nmax_connections_per_ip = 4\nheader_timeout_secs = 30",
+    );
+    let server = serve(dir.path());
+    let addr = server.root.trim_start_matches("http://").to_owned();
+    let target: std::net::SocketAddr = addr.parse().expect("addr");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // 20 idle connections from 127.0.0.2 (another loopback address).
+    let mut idle: Vec<tokio::net::TcpStream> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..20 {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind("127.0.0.2:0".parse().expect("bind addr"))
+                .expect("bind 127.0.0.2");
+            v.push(socket.connect(target).await.expect("connect"));
+        }
+        v
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // The ones past the limit were closed: reading them ends at once.
+    let closed = rt.block_on(async {
+        use tokio::io::AsyncReadExt;
+        let mut closed = 0;
+        for s in &mut idle {
+            let mut b = [0u8; 1];
+            if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(50), s.read(&mut b)).await
+            {
+                closed += 1;
+            }
+        }
+        closed
+    });
+    assert_eq!(
+        closed, 16,
+        "connections past the per-address limit are closed"
+    );
+    // The four it admitted stay open while another client asks.
+    let waited = time_healthz(&addr, Duration::from_secs(15)).expect("served");
+    assert!(
+        waited < Duration::from_secs(2),
+        "answered only after {waited:?}"
+    );
+    drop(idle);
+}

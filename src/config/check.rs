@@ -73,6 +73,20 @@ pub(super) fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig
         max_connections: at_least(raw.max_connections, "max_connections", 1, 1_000_000, 1024)?
             as usize,
         header_timeout_secs,
+        write_timeout_secs: u64::from(at_least(
+            raw.write_timeout_secs,
+            "write_timeout_secs",
+            1,
+            3600,
+            30,
+        )?),
+        max_connections_per_ip: at_least(
+            raw.max_connections_per_ip,
+            "max_connections_per_ip",
+            1,
+            1_000_000,
+            64,
+        )? as usize,
         max_items: at_least(raw.max_items, "max_items", 1, 1_000_000, 50)? as usize,
         cache_mb: at_least(raw.cache_mb, "cache_mb", 1, 1_000_000, 16)? as usize,
         refresh_interval_secs: u64::from(at_least(

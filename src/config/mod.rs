@@ -86,6 +86,12 @@ pub struct ServerConfig {
     /// A client must send a request's headers within this many seconds
     /// (also how long an idle keep-alive connection stays open).
     pub header_timeout_secs: u64,
+    /// A response write that makes no progress for this long closes the
+    /// connection (a client that stops reading).
+    pub write_timeout_secs: u64,
+    /// Connections one client address may hold at once (trusted proxies
+    /// are exempt).
+    pub max_connections_per_ip: usize,
     /// Most items one feed or page shows; `?limit=` may ask for fewer.
     pub max_items: usize,
     /// Memory for rendered and compressed documents, in MiB; documents beyond

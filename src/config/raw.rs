@@ -51,6 +51,8 @@ pub(super) struct RawServer {
     pub(super) trusted_proxies: Option<Vec<Spanned<String>>>,
     pub(super) max_connections: Option<Spanned<u32>>,
     pub(super) header_timeout_secs: Option<Spanned<u64>>,
+    pub(super) write_timeout_secs: Option<Spanned<u32>>,
+    pub(super) max_connections_per_ip: Option<Spanned<u32>>,
     pub(super) max_items: Option<Spanned<u32>>,
     pub(super) cache_mb: Option<Spanned<u32>>,
     pub(super) refresh_interval_secs: Option<Spanned<u32>>,

@@ -11,6 +11,7 @@
 //! the kernel's backlog), and a shutdown signal lets requests in flight finish.
 
 mod cache;
+mod conn;
 mod metrics;
 mod published;
 mod respond;
@@ -19,6 +20,8 @@ mod status;
 
 pub use published::Published;
 pub use status::SourceStatus;
+
+use conn::{PerAddress, WriteDeadline};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -60,6 +63,8 @@ pub async fn serve(
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let write_timeout = Duration::from_secs(server.write_timeout_secs);
+    let per_ip = PerAddress::new(server.max_connections_per_ip);
     tokio::pin!(shutdown);
     loop {
         // Take a permit before accepting: over the limit, clients queue in the
@@ -82,13 +87,20 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // One peer may not take every connection (a proxy carries many).
+        let Some(held) = per_ip.admit(peer.ip(), &published) else {
+            debug!(%peer, "too many connections from this address; closed");
+            drop(stream);
+            continue;
+        };
         // Responses are written whole; don't let Nagle hold back the last segment.
         let _ = stream.set_nodelay(true);
         let state = published.clone();
         let service = service_fn(move |req| {
             std::future::ready(Ok::<_, Infallible>(respond::handle(&state, peer, req)))
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(WriteDeadline::new(stream, write_timeout));
+        let connection = graceful.watch(http.serve_connection(io, service));
         let metrics_owner = published.clone();
         tokio::spawn(async move {
             let metrics = &metrics_owner.metrics;
@@ -99,7 +111,7 @@ pub async fn serve(
                 debug!(%peer, error = %e, "connection closed with an error");
             }
             metrics.connections_open.fetch_sub(1, Relaxed);
-            drop(permit);
+            drop((permit, held));
         });
     }
     drop(listener);
