@@ -235,6 +235,17 @@ fn init_logging(format: LogFormat, verbose: u8) {
 
 fn fetcher(config: &Config) -> Result<Fetcher, String> {
     let mut options = FetchOptions::default();
+    // Special addresses only for hosts the config names as sources.
+    let hosts: Vec<&str> = config
+        .sources
+        .iter()
+        .flat_map(|s| &s.inputs)
+        .filter_map(|i| match &i.location {
+            crate::config::Location::Http(u) => u.host_str(),
+            crate::config::Location::File(_) => None,
+        })
+        .collect();
+    options.policy = crate::fetch::UrlPolicy::for_hosts(hosts);
     if let Some(ua) = &config.user_agent {
         options.user_agent = ua.clone();
     }

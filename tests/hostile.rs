@@ -550,3 +550,95 @@ fn one_address_cannot_take_every_connection() {
     );
     drop(idle);
 }
+
+/// A redirect or a next page to an address no source names (loopback here,
+/// through `localhost` or an address literal) is refused, while the
+/// configured loopback source itself still reads.
+#[test]
+fn redirects_and_next_pages_to_unnamed_internal_addresses_are_refused() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    let port = upstream.port;
+    let html = |body: String| Reply::Page {
+        body: body.into_bytes(),
+        content_type: "text/html; charset=utf-8".to_owned(),
+        etag: None,
+        last_modified: None,
+    };
+    let card = |title: &str| {
+        format!(
+            "<article class=\"c\"><h2><a href=\"/s/{}\">{title}</a></h2></article>",
+            title.len()
+        )
+    };
+    upstream.set(
+        "/list",
+        html(format!(
+            "<html><body>{}<a class=\"next\" href=\"http://localhost:{port}/internal\">next</a></body></html>",
+            card("A public story on the first page")
+        )),
+    );
+    upstream.set(
+        "/literal",
+        html(format!(
+            "<html><body>{}<a class=\"next\" href=\"http://[::ffff:127.0.0.2]:{port}/internal\">next</a></body></html>",
+            card("Another public story on a first page")
+        )),
+    );
+    upstream.set(
+        "/moved",
+        Reply::Status {
+            code: 302,
+            headers: vec![(
+                "Location".into(),
+                format!("http://localhost:{port}/internal"),
+            )],
+            body: Vec::new(),
+        },
+    );
+    upstream.set(
+        "/internal",
+        html(format!(
+            "<html><body>{}</body></html>",
+            card("INTERNAL ADMIN PAGE")
+        )),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::new();
+    for name in ["list", "literal", "moved"] {
+        text.push_str(&format!(
+            "[[source]]\nname = \"{name}\"\nkind = \"html\"\ninputs = [\"{}\"]\n\
+             [source.html]\nitem = \"article.c\"\ntitle = \"h2 a\"\nnext_page = \"a.next\"\nmax_pages = 3\n",
+            upstream.url(&format!("/{name}"))
+        ));
+    }
+    config(dir.path(), &text);
+    let out = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .current_dir(dir.path())
+        .arg("check")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(!stdout.contains("INTERNAL ADMIN PAGE"), "{stdout}");
+    assert_eq!(upstream.counts("/internal").requests, 0, "never fetched");
+    // The configured loopback sources read their own pages.
+    assert!(
+        stdout.contains("A public story on the first page"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Another public story on a first page"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("refused: localhost resolves to 127.0.0.1, a loopback address"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("a loopback address, which no source names"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("refused").count(), 3, "{stdout}");
+}

@@ -23,6 +23,10 @@ use url::Url;
 
 use crate::config::Location;
 
+pub mod policy;
+
+pub use policy::UrlPolicy;
+
 /// Limits and identity for every fetch.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
@@ -41,6 +45,8 @@ pub struct FetchOptions {
     /// The most time a fetch may spend waiting between attempts in total; a
     /// `Retry-After` beyond it ends the fetch at once with its error.
     pub retry_budget: Duration,
+    /// Where fetches may go (see [`policy`]); open unless set.
+    pub policy: UrlPolicy,
 }
 
 impl FetchOptions {
@@ -65,6 +71,7 @@ impl Default for FetchOptions {
             max_attempts: 3,
             backoff: Duration::from_secs(1),
             retry_budget: Duration::from_secs(60),
+            policy: UrlPolicy::default(),
         }
     }
 }
@@ -151,16 +158,30 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(options: FetchOptions) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
+        // Every hop of a redirect is judged by the url policy too.
+        let (policy, max) = (options.policy.clone(), options.max_redirects);
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max {
+                return attempt.error(format!("more than {max} redirects"));
+            }
+            match policy.refuses(attempt.url()) {
+                Some(why) => attempt.error(why),
+                None => attempt.follow(),
+            }
+        });
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
-            .user_agent(options.user_agent.clone())
-            .build()
-            .map_err(|e| FetchError::Http {
-                url: "(client)".into(),
-                message: e.to_string(),
-            })?;
+            .redirect(redirects)
+            .user_agent(options.user_agent.clone());
+        if let Some(resolver) = options.policy.resolver() {
+            // Proxies would resolve names for us, past the policy.
+            builder = builder.dns_resolver(resolver).no_proxy();
+        }
+        let client = builder.build().map_err(|e| FetchError::Http {
+            url: "(client)".into(),
+            message: e.to_string(),
+        })?;
         Ok(Fetcher {
             client,
             options,
@@ -236,6 +257,12 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<Conditional, FetchError> {
+        if let Some(why) = self.options.policy.refuses(url) {
+            return Err(FetchError::Http {
+                url: url.to_string(),
+                message: why,
+            });
+        }
         let started = Instant::now();
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
