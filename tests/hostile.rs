@@ -15,6 +15,16 @@ use byline::fetch::{FetchOptions, Fetcher};
 use byline::read::{Stage, read_source};
 use http_server::{Reply, TestServer};
 
+/// Tests that measure time or CPU run one at a time: the others would be
+/// load beside them.
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timed() -> std::sync::MutexGuard<'static, ()> {
+    TIMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn config(dir: &Path, text: &str) -> Config {
     let path = dir.join("feeds.toml");
     std::fs::write(&path, text).expect("config");
@@ -32,6 +42,7 @@ fn deep_page(n: usize) -> String {
 
 #[test]
 fn a_deeply_nested_page_is_refused_by_the_dom_engine_in_moments() {
+    let _serial = timed();
     let dir = tempfile::tempdir().expect("tempdir");
     let page = dir.path().join("deep.html");
     std::fs::write(&page, deep_page(100_000)).expect("page");
@@ -106,6 +117,7 @@ fn serve(dir: &Path) -> Serve {
 /// refresh every second, `/healthz` keeps answering at once.
 #[test]
 fn heavy_pages_do_not_stall_healthz() {
+    let _serial = timed();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let upstream = rt.block_on(TestServer::start());
     // A large shallow page (many cards, a DOM-only selector) and a deep one.
@@ -391,6 +403,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 /// length is the plain document, and the others are few and cached.
 #[test]
 fn random_limits_are_served_at_a_bounded_cost() {
+    let _serial = timed();
     let dir = tempfile::tempdir().expect("tempdir");
     let dump =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text/nknews-2021-03-04.txt");
@@ -473,6 +486,7 @@ fn time_healthz(addr: &str, limit: Duration) -> Result<Duration, String> {
 /// hold every connection.
 #[test]
 fn clients_that_never_read_are_dropped_and_others_are_served() {
+    let _serial = timed();
     use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
     dump_config(
@@ -503,6 +517,7 @@ fn clients_that_never_read_are_dropped_and_others_are_served() {
 /// its connections are closed, and another client is served at once.
 #[test]
 fn one_address_cannot_take_every_connection() {
+    let _serial = timed();
     let dir = tempfile::tempdir().expect("tempdir");
     dump_config(
         dir.path(),
