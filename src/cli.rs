@@ -234,7 +234,17 @@ fn init_logging(format: LogFormat, verbose: u8) {
 }
 
 fn fetcher(config: &Config) -> Result<Fetcher, String> {
+    fetcher_within(config, std::time::Duration::ZERO)
+}
+
+/// The fetcher of `config`'s sources; a non-zero `deadline` caps each
+/// request's total time (below the default timeout).
+fn fetcher_within(config: &Config, deadline: std::time::Duration) -> Result<Fetcher, String> {
     let mut options = FetchOptions::default();
+    if !deadline.is_zero() {
+        options.timeout = options.timeout.min(deadline);
+        options.connect_timeout = options.connect_timeout.min(deadline);
+    }
     // Special addresses only for hosts the config names as sources.
     let hosts: Vec<&str> = config
         .sources
@@ -365,7 +375,9 @@ async fn serve(
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let store = open_store(&config).await?;
     let interval = config.server.refresh_interval_secs;
-    let fetcher = fetcher(&config)?;
+    // A fetch never outlives its source's refresh interval: sources that
+    // stall cannot hold their host's slots while the others on it wait.
+    let fetcher = fetcher_within(&config, std::time::Duration::from_secs(interval))?;
     let config = Arc::new(config);
     let published = Arc::new(Published::new((*config).clone()));
     // Listen for a shutdown signal from now on: one during the first

@@ -662,3 +662,41 @@ fn redirects_and_next_pages_to_unnamed_internal_addresses_are_refused() {
     );
     assert_eq!(stdout.matches("refused").count(), 3, "{stdout}");
 }
+
+/// Two sources that stall cannot hold their host's slots for long: with a
+/// 2 s interval each fetch ends within 2 s, and a healthy source on the
+/// same host keeps its schedule.
+#[test]
+fn stalled_sources_do_not_starve_their_host() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    upstream.set("/stall-a", Reply::Hang);
+    upstream.set("/stall-b", Reply::Hang);
+    upstream.set(
+        "/fine",
+        Reply::Page {
+            body: b"May 21, 2022\n\n\nLatest news\n\nA story that stays\n\nIts summary here.\n\nMina Park May 20, 2022\n".to_vec(),
+            content_type: "text/plain; charset=utf-8".to_owned(),
+            etag: None,
+            last_modified: None,
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("[server]\nrefresh_interval_secs = 2\n");
+    for name in ["stall-a", "stall-b", "fine"] {
+        text.push_str(&format!(
+            "[[source]]\nname = \"{name}\"\nkind = \"text\"\ninputs = [\"{}\"]\n",
+            upstream.url(&format!("/{name}"))
+        ));
+    }
+    config(dir.path(), &text);
+    let _server = serve(dir.path());
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(14));
+    let fine = upstream.counts("/fine").requests;
+    assert!(
+        fine >= 4,
+        "the healthy source was fetched {fine} times in {:?} (interval 2 s)",
+        started.elapsed()
+    );
+}
