@@ -40,6 +40,23 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Find the listing on a page and print a checked [[source]] block for it.
+    Suggest {
+        /// The page: an http(s) url, or the path of a saved page.
+        target: String,
+        /// For a saved page: the url it was saved from.
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Also list every candidate, ranked, with why it scored as it did.
+        #[arg(long)]
+        all: bool,
+        /// Addresses or CIDR blocks the fetch may reach although not public.
+        #[arg(long, value_parser = crate::suggest::allow_arg)]
+        allow: Vec<crate::config::IpRange>,
+        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Read every source, merge, and write all feeds, pages and OPML to a folder.
     Build {
         /// The config file; relative paths in it resolve against its folder.
@@ -91,23 +108,6 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
-    /// Find the listing on a page and print a checked [[source]] block for it.
-    Suggest {
-        /// The page: an http(s) url, or the path of a saved page.
-        target: String,
-        /// For a saved page: the url it was saved from.
-        #[arg(long)]
-        url: Option<url::Url>,
-        /// Also list every candidate, ranked, with why it scored as it did.
-        #[arg(long)]
-        all: bool,
-        /// Addresses or CIDR blocks the fetch may reach although not public.
-        #[arg(long, value_parser = |s: &str| crate::config::IpRange::parse(s).ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}")))]
-        allow: Vec<crate::config::IpRange>,
-        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
-        #[arg(short, long)]
-        config: Option<PathBuf>,
-    },
     /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
     ///
     /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
@@ -136,6 +136,22 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Suggest {
+                target,
+                url,
+                all,
+                allow,
+                config,
+            } => {
+                crate::suggest::run(crate::suggest::Request {
+                    target,
+                    url,
+                    all,
+                    allow,
+                    config,
+                })
+                .await
+            }
             Command::Build { config, out } => build(&config, &out).await,
             Command::Check {
                 source,
@@ -155,22 +171,6 @@ pub fn main() -> ExitCode {
                 captured,
             } => ingest(&config, &source, &files, url.as_ref(), captured).await,
             Command::Serve { config, listen } => serve(&config, listen).await,
-            Command::Suggest {
-                target,
-                url,
-                all,
-                allow,
-                config,
-            } => {
-                crate::suggest::run(crate::suggest::Request {
-                    target,
-                    url,
-                    all,
-                    allow,
-                    config,
-                })
-                .await
-            }
         }
     });
     match result {

@@ -106,6 +106,12 @@ impl Input {
     }
 }
 
+/// `--allow`'s value: an address or a CIDR block.
+pub fn allow_arg(s: &str) -> Result<crate::config::IpRange, String> {
+    crate::config::IpRange::parse(s)
+        .ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}"))
+}
+
 /// Run `byline suggest`: print the suggestion on stdout.
 pub async fn run(req: Request) -> Result<ExitCode, String> {
     let s = suggest(&req).await.map_err(|e| e.to_string())?;
