@@ -40,6 +40,15 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Read every source, merge, and write all feeds, pages and OPML to a folder.
+    Build {
+        /// The config file; relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// Folder to write the site into (created if missing).
+        #[arg(short, long, default_value = "out")]
+        out: PathBuf,
+    },
     /// Find the listing on a page and print a checked [[source]] block for it.
     Suggest {
         /// The page: an http(s) url, or the path of a saved page.
@@ -56,15 +65,6 @@ enum Command {
         /// A config whose `[suggest] allow` ranges and `user_agent` apply.
         #[arg(short, long)]
         config: Option<PathBuf>,
-    },
-    /// Read every source, merge, and write all feeds, pages and OPML to a folder.
-    Build {
-        /// The config file; relative paths in it resolve against its folder.
-        #[arg(short, long, default_value = "feeds.toml")]
-        config: PathBuf,
-        /// Folder to write the site into (created if missing).
-        #[arg(short, long, default_value = "out")]
-        out: PathBuf,
     },
     /// Read source(s) once and show what each yields: items, then warnings.
     ///
