@@ -70,6 +70,25 @@ fn contains(outer: ElementRef<'_>, inner: Option<ElementRef<'_>>) -> bool {
     inner.is_some_and(|i| i.id() == outer.id() || i.ancestors().any(|a| a.id() == outer.id()))
 }
 
+/// A link to a person's page: `/author/x/`, `/authors/x`, `/people/x`, `/@x`.
+fn is_profile(href: &str) -> bool {
+    let path = href
+        .split_once("://")
+        .map_or(href, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+    [
+        "/author/",
+        "/authors/",
+        "/people/",
+        "/profile/",
+        "/profiles/",
+        "/writers/",
+        "/by/",
+    ]
+    .iter()
+    .any(|p| path.contains(p))
+        || path.starts_with("/@")
+}
+
 /// Links that are never the story: share buttons, anchors, scripts.
 pub(crate) fn is_share_or_dead(href: &str) -> bool {
     const SOCIAL: &[&str] = &[
@@ -158,6 +177,16 @@ pub(crate) fn find(card: ElementRef<'_>) -> Finding<'_> {
         .or_else(|| {
             inside(card)
                 .find(|e| has_word(*e, DATE_WORDS) && !contains(*e, f.title) && is_date(&text(*e)))
+        })
+        .or_else(|| {
+            // Microdata: <meta itemprop="datePublished" content="2024-05-01">.
+            inside(card).find(|e| {
+                e.value().name() == "meta"
+                    && e.value()
+                        .attr("itemprop")
+                        .is_some_and(|p| p.starts_with("date"))
+                    && e.value().attr("content").is_some_and(is_date)
+            })
         });
     find_authors(card, &mut f);
     f.image = inside(card).find(|e| {
@@ -302,6 +331,12 @@ fn find_authors<'a>(card: ElementRef<'a>, f: &mut Finding<'a>) {
         .filter(|e| !contains(*e, f.date) || !names_in(*e).is_empty())
         .collect();
     let Some(holder) = holders.first().copied() else {
+        // No byline element: links to profile pages name the authors.
+        f.authors = inside(card)
+            .filter(|e| e.value().name() == "a" && !text(*e).is_empty())
+            .filter(|e| e.value().attr("href").is_some_and(is_profile))
+            .filter(|e| !contains(*e, f.title) && !contains(*e, f.link))
+            .collect();
         return;
     };
     let nested: Vec<ElementRef> = holders
@@ -359,7 +394,11 @@ impl Kind {
                     .and_then(crate::adapters::html::usable_attr)
                     .is_some()
             }),
-            Kind::Date => el.value().attr("datetime").is_some() || !text(el).is_empty(),
+            Kind::Date => {
+                el.value().attr("datetime").is_some()
+                    || el.value().attr("content").is_some()
+                    || !text(el).is_empty()
+            }
             Kind::Link => el
                 .value()
                 .attr("href")

@@ -91,7 +91,19 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
         summary: sel(Kind::Summary),
         authors,
         split_authors: split,
-        published: sel(Kind::Date),
+        published: sel(Kind::Date).map(|s| {
+            // Microdata dates are in `content`; the default reads `datetime`.
+            let meta = found
+                .iter()
+                .filter_map(|f| f.date)
+                .any(|d| d.value().name() == "meta");
+            let attrs = if meta {
+                vec!["datetime".to_owned(), "content".to_owned()]
+            } else {
+                Vec::new()
+            };
+            Sel { attrs, ..s }
+        }),
         tags: sel(Kind::Tags),
         image: sel(Kind::Image).map(|s| Sel {
             attrs: fields::image_attrs(found),
@@ -112,6 +124,7 @@ fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
         let raw = d
             .value()
             .attr("datetime")
+            .or_else(|| d.value().attr("content"))
             .map(str::to_owned)
             .unwrap_or_else(|| fields::text(d));
         let first = names.iter().position(|n| {
@@ -142,7 +155,10 @@ fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
 pub(crate) fn timezone_hint(found: &[Finding<'_>]) -> Option<(String, String)> {
     let offsets: HashSet<i32> = found
         .iter()
-        .filter_map(|f| f.date?.value().attr("datetime"))
+        .filter_map(|f| {
+            let d = f.date?.value();
+            d.attr("datetime").or_else(|| d.attr("content"))
+        })
         .filter_map(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
         .map(|d| d.offset().local_minus_utc())
         .collect();
