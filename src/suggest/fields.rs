@@ -158,6 +158,29 @@ pub(crate) fn is_date(text: &str) -> bool {
         .is_some()
 }
 
+/// A numeric day and month with a four-digit year ("05/07/2024",
+/// "5.7.2024"): the two leading numbers and the separator. Which is the day
+/// is for the whole page to say (a number above 12).
+pub(crate) fn numeric_date(text: &str) -> Option<(u32, u32, char)> {
+    let t = text.trim();
+    let sep = t.chars().find(|c| !c.is_ascii_digit())?;
+    if !matches!(sep, '/' | '.' | '-') {
+        return None;
+    }
+    let parts: Vec<&str> = t.split(sep).collect();
+    let [a, b, y] = parts.as_slice() else {
+        return None;
+    };
+    let num = |s: &str, max: u32| {
+        let ok = (1..=2).contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit());
+        ok.then(|| s.parse::<u32>().ok())
+            .flatten()
+            .filter(|n| (1..=max).contains(n))
+    };
+    let year_ok = y.len() == 4 && y.chars().all(|c| c.is_ascii_digit());
+    Some((num(a, 31)?, num(b, 31)?, sep)).filter(|_| year_ok)
+}
+
 /// The fields of one card.
 pub(crate) fn find(card: ElementRef<'_>) -> Finding<'_> {
     let mut f = Finding::default();
@@ -177,6 +200,12 @@ pub(crate) fn find(card: ElementRef<'_>) -> Finding<'_> {
         .or_else(|| {
             inside(card)
                 .find(|e| has_word(*e, DATE_WORDS) && !contains(*e, f.title) && is_date(&text(*e)))
+        })
+        .or_else(|| {
+            inside(card).find(|e| {
+                e.children().filter_map(ElementRef::wrap).count() == 0
+                    && numeric_date(&text(*e)).is_some()
+            })
         })
         .or_else(|| {
             // Microdata: <meta itemprop="datePublished" content="2024-05-01">.
@@ -472,6 +501,13 @@ fn proposals(el: ElementRef<'_>, card: ElementRef<'_>) -> Vec<String> {
         }
     }
     out.push(tag.to_owned());
+    // Class-less cells and spans by position: `td:nth-child(2)`.
+    let n = el
+        .prev_siblings()
+        .filter(|s| s.value().is_element())
+        .count()
+        + 1;
+    out.push(format!("{tag}:nth-child({n})"));
     out
 }
 

@@ -119,6 +119,7 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
 fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
     let names = ["iso8601", "rfc2822", "human", "ymd", "relative"];
     let mut used = [false; 5];
+    let mut numeric = Vec::new();
     for f in found {
         let Some(d) = f.date else { continue };
         let raw = d
@@ -140,14 +141,27 @@ fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
         });
         if let Some(i) = first {
             used[i] = true;
+        } else if let Some(n) = fields::numeric_date(&raw) {
+            numeric.push(n);
         }
     }
-    names
+    let mut out: Vec<String> = names
         .iter()
         .zip(used)
         .filter(|(_, u)| *u)
         .map(|(n, _)| (*n).to_owned())
-        .collect()
+        .collect();
+    if let Some((_, _, sep)) = numeric.first() {
+        // Day first unless a second number above 12 says otherwise (05/31/2024).
+        let month_first =
+            numeric.iter().any(|(_, b, _)| *b > 12) && !numeric.iter().any(|(a, _, _)| *a > 12);
+        out.push(if month_first {
+            format!("%m{sep}%d{sep}%Y")
+        } else {
+            format!("%d{sep}%m{sep}%Y")
+        });
+    }
+    out
 }
 
 /// A zone for dates without one, from the offsets the page's `datetime`s carry:
