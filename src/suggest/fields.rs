@@ -285,7 +285,11 @@ fn find_title<'a>(card: ElementRef<'a>, f: &mut Finding<'a>) {
     });
     for link in links {
         // The title is the link's text, or a heading inside a block link.
-        let heading_inside = inside(link).find(|e| is_heading(e.value().name()));
+        // A heading, or an element named as the headline, inside a block link
+        // (a kicker beside it is not part of the title).
+        let heading_inside = inside(link)
+            .find(|e| is_heading(e.value().name()))
+            .or_else(|| inside(link).find(|e| has_word(*e, TITLE_WORDS) && !text(*e).is_empty()));
         let title = heading_inside.unwrap_or(link);
         let words = text(title);
         let n = words.split_whitespace().count();
