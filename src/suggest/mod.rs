@@ -17,6 +17,7 @@ mod plan;
 mod rank;
 mod report;
 mod score;
+mod select;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,8 @@ use scraper::{Html, Selector};
 
 use super::block::{HtmlPlan, Sel};
 use super::cards;
-use super::fields::{self, Finding, Kind};
+use super::fields::{self, Finding};
+use super::select::{self, Kind};
 
 fn parse(css: &str) -> Option<Selector> {
     Selector::parse(css).ok()
@@ -75,7 +76,7 @@ pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
 /// The selectors of a group's fields.
 pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Html) -> HtmlPlan {
     let m = &group.members;
-    let sel = |k: Kind| fields::selector(k, m, found).map(Sel::css);
+    let sel = |k: Kind| select::selector(k, m, found).map(Sel::css);
     let authors = sel(Kind::Authors);
     let split = authors.is_some()
         && found.iter().filter(|f| f.split_authors).count() * 2
@@ -87,7 +88,7 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
     HtmlPlan {
         item: group.selector.clone(),
         title: sel(Kind::Title),
-        url: fields::url_sel(m, found),
+        url: select::url_sel(m, found),
         summary: sel(Kind::Summary),
         authors,
         split_authors: split,
@@ -106,7 +107,7 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
         }),
         tags: sel(Kind::Tags),
         image: sel(Kind::Image).map(|s| Sel {
-            attrs: fields::image_attrs(found),
+            attrs: select::image_attrs(found),
             ..s
         }),
         next_page: next_page(doc),
@@ -173,7 +174,19 @@ pub(crate) fn timezone_hint(found: &[Finding<'_>]) -> Option<(String, String)> {
             let d = f.date?.value();
             d.attr("datetime").or_else(|| d.attr("content"))
         })
-        .filter_map(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
+        .filter_map(|d| {
+            // Any ISO 8601 spelling of the offset: +09:00, +0900, Z.
+            let iso = crate::dates::DateFormats::from_names(&["iso8601"]).ok()?;
+            let at = crate::dates::Anchor::Instant(DateTime::UNIX_EPOCH);
+            let t = d.trim();
+            // Only a value that states its offset says anything about the zone.
+            let stated = t.ends_with(['Z', 'z'])
+                || t.get(10..).is_some_and(|time| time.contains(['+', '-']));
+            match crate::dates::parse(t, &iso, chrono_tz::Tz::UTC, at)? {
+                crate::model::Published::DateTime(t) if stated => Some(t),
+                _ => None,
+            }
+        })
         .map(|d| d.offset().local_minus_utc())
         .collect();
     let [secs] = offsets.into_iter().collect::<Vec<_>>()[..] else {
