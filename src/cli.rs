@@ -52,7 +52,8 @@ enum Command {
     /// Find the listing on a page and print a checked [[source]] block for it.
     Suggest {
         /// The page: an http(s) url, or the path of a saved page.
-        target: String,
+        #[arg(required_unless_present = "editor")]
+        target: Option<String>,
         /// For a saved page: the url it was saved from.
         #[arg(long)]
         url: Option<url::Url>,
@@ -65,6 +66,9 @@ enum Command {
         /// A config whose `[suggest] allow` ranges and `user_agent` apply.
         #[arg(short, long)]
         config: Option<PathBuf>,
+        /// Serve the source editor page on this loopback address (e.g. 127.0.0.1:8081).
+        #[arg(long, value_name = "ADDR")]
+        editor: Option<std::net::SocketAddr>,
     },
     /// Read source(s) once and show what each yields: items, then warnings.
     ///
@@ -142,13 +146,15 @@ pub fn main() -> ExitCode {
                 all,
                 allow,
                 config,
+                editor,
             } => {
                 crate::suggest::run(crate::suggest::Request {
-                    target,
+                    target: target.unwrap_or_default(),
                     url,
                     all,
                     allow,
                     config,
+                    editor,
                 })
                 .await
             }

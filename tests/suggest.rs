@@ -53,6 +53,7 @@ fn request(file: &str, url: &str, all: bool) -> Request {
         all,
         allow: Vec::new(),
         config: None,
+        editor: None,
     }
 }
 
@@ -225,6 +226,7 @@ fn a_saved_page_without_a_url_uses_its_canonical_link() {
         all: false,
         allow: Vec::new(),
         config: None,
+        editor: None,
     };
     let s = runtime()
         .block_on(byline::suggest::suggest(&req))
@@ -297,6 +299,7 @@ fn a_live_page_gets_its_linked_feed_checked() {
             all: true,
             allow: loopback(),
             config: None,
+            editor: None,
         };
         let s = byline::suggest::suggest(&req).await.expect("suggestion");
         assert!(s.block.contains("kind = \"feed\""), "{}", s.text);
