@@ -45,6 +45,8 @@ pub async fn serve(listener: TcpListener, options: GuardOptions) -> Result<(), G
     let guard = Arc::new(Guard::new(options)?);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors and the like: wait rather than spin.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
         let guard = guard.clone();
