@@ -49,27 +49,6 @@ enum Command {
         #[arg(short, long, default_value = "out")]
         out: PathBuf,
     },
-    /// Find the listing on a page and print a checked [[source]] block for it.
-    Suggest {
-        /// The page: an http(s) url, or the path of a saved page.
-        #[arg(required_unless_present = "editor")]
-        target: Option<String>,
-        /// For a saved page: the url it was saved from.
-        #[arg(long)]
-        url: Option<url::Url>,
-        /// Also list every candidate, ranked, with why it scored as it did.
-        #[arg(long)]
-        all: bool,
-        /// Addresses or CIDR blocks the fetch may reach although not public.
-        #[arg(long, value_parser = crate::suggest::allow_arg)]
-        allow: Vec<crate::config::IpRange>,
-        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
-        #[arg(short, long)]
-        config: Option<PathBuf>,
-        /// Serve the source editor page on this loopback address (e.g. 127.0.0.1:8081).
-        #[arg(long, value_name = "ADDR")]
-        editor: Option<std::net::SocketAddr>,
-    },
     /// Read source(s) once and show what each yields: items, then warnings.
     ///
     /// Exits non-zero when a source yields no items or cannot be read.
@@ -112,6 +91,27 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
+    /// Find the listing on a page and print a checked [[source]] block for it.
+    Suggest {
+        /// The page: an http(s) url, or the path of a saved page.
+        #[arg(required_unless_present = "editor")]
+        target: Option<String>,
+        /// For a saved page: the url it was saved from.
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Also list every candidate, ranked, with why it scored as it did.
+        #[arg(long)]
+        all: bool,
+        /// Serve the source editor page on this loopback address (e.g. 127.0.0.1:8081).
+        #[arg(long, value_name = "ADDR")]
+        editor: Option<std::net::SocketAddr>,
+        /// Addresses or CIDR blocks the fetch may reach although not public.
+        #[arg(long, value_parser = crate::suggest::allow_arg)]
+        allow: Vec<crate::config::IpRange>,
+        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Read every source, merge, and serve all feeds, pages and OPML over HTTP.
     ///
     /// Logs `listening on http://ADDR/` once ready; stops on Ctrl-C or SIGTERM.
@@ -140,24 +140,6 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Suggest {
-                target,
-                url,
-                all,
-                allow,
-                config,
-                editor,
-            } => {
-                crate::suggest::run(crate::suggest::Request {
-                    target: target.unwrap_or_default(),
-                    url,
-                    all,
-                    allow,
-                    config,
-                    editor,
-                })
-                .await
-            }
             Command::Build { config, out } => build(&config, &out).await,
             Command::Check {
                 source,
@@ -177,6 +159,24 @@ pub fn main() -> ExitCode {
                 captured,
             } => ingest(&config, &source, &files, url.as_ref(), captured).await,
             Command::Serve { config, listen } => serve(&config, listen).await,
+            Command::Suggest {
+                target,
+                url,
+                all,
+                editor,
+                allow,
+                config,
+            } => {
+                crate::suggest::run(crate::suggest::Request {
+                    target: target.unwrap_or_default(),
+                    url,
+                    all,
+                    editor,
+                    allow,
+                    config,
+                })
+                .await
+            }
         }
     });
     match result {

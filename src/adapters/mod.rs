@@ -77,10 +77,10 @@ pub fn read(
     // A saved page captured at a known instant reads as if fetched then, so
     // "11 hours ago" counts back from that instant, not from its day.
     let at = source
-        .captured_at
+        .inputs
         .iter()
-        .find(|(location, _)| location.display() == page.name)
-        .map(|(_, at)| *at);
+        .find(|i| i.captured_at.is_some() && i.location.display() == page.name)
+        .and_then(|i| i.captured_at);
     let moved;
     let page = match at {
         Some(at) => {

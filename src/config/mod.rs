@@ -179,9 +179,6 @@ pub struct SourceConfig {
     pub timezone: Tz,
     pub html: Option<HtmlConfig>,
     pub json: Option<JsonConfig>,
-    /// Inputs whose `captured` is a date-time with offset, by location:
-    /// relative dates ("11 hours ago") on those pages count back from it.
-    pub captured_at: Vec<(Location, chrono::DateTime<chrono::FixedOffset>)>,
     pub retention: Retention,
     /// Tags every item of the source gets.
     pub default_tags: Vec<String>,
@@ -203,6 +200,9 @@ pub struct Input {
     pub page_url: Option<Url>,
     /// The day a saved page was captured, if the config says so.
     pub captured: Option<NaiveDate>,
+    /// When it was captured, if the config gives a date-time with offset:
+    /// relative dates ("11 hours ago") count back from it.
+    pub captured_at: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 impl Input {
@@ -579,14 +579,9 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
 
     let inputs_span = raw.inputs.span();
     let mut inputs = Vec::new();
-    let mut captured_at = Vec::new();
     for input in raw.inputs.into_inner() {
         let span = input.span();
-        let (input, at) = check_input(input.into_inner(), span, loc, dir, &name)?;
-        if let Some(at) = at {
-            captured_at.push((input.location.clone(), at));
-        }
-        inputs.push(input);
+        inputs.push(check_input(input.into_inner(), span, loc, dir, &name)?);
     }
     if inputs.is_empty() {
         return Err(loc.error(
@@ -650,7 +645,6 @@ fn check_source(raw: RawSource, loc: &Locator, dir: &Path) -> Result<SourceConfi
         timezone,
         html,
         json,
-        captured_at,
         retention,
         default_tags: raw.tags,
     })
@@ -679,7 +673,7 @@ fn check_input(
     loc: &Locator,
     dir: &Path,
     source: &str,
-) -> Result<(Input, Option<chrono::DateTime<chrono::FixedOffset>>), ConfigError> {
+) -> Result<Input, ConfigError> {
     let (file, url, captured) = match raw {
         RawInput::Plain(s) => {
             if s.starts_with("http://") || s.starts_with("https://") {
@@ -733,12 +727,12 @@ fn check_input(
             ));
         }
     };
-    let input = Input {
+    Ok(Input {
         location,
         page_url,
         captured,
-    };
-    Ok((input, captured_at))
+        captured_at,
+    })
 }
 
 #[cfg(test)]
@@ -773,7 +767,7 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
             "https://x.example/news/"
         );
         assert_eq!(s.inputs[1].captured, NaiveDate::from_ymd_opt(2021, 3, 4));
-        assert!(s.captured_at.is_empty());
+        assert_eq!(s.inputs[1].captured_at, None);
     }
 
     #[test]
@@ -782,14 +776,12 @@ inputs = ["dumps/a.txt", { file = "b.txt", url = "https://x.example/news/", capt
             "[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [{ file = \"a\", captured = \"2022-05-21T09:40:00+09:00\" }]\n",
         )
         .unwrap();
-        let source = &c.sources[0];
+        let input = &c.sources[0].inputs[0];
+        assert_eq!(input.captured, NaiveDate::from_ymd_opt(2022, 5, 21));
         assert_eq!(
-            source.inputs[0].captured,
-            NaiveDate::from_ymd_opt(2022, 5, 21)
+            input.captured_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2022-05-21T09:40:00+09:00")
         );
-        let (at_location, at) = &source.captured_at[0];
-        assert_eq!(at_location, &source.inputs[0].location);
-        assert_eq!(at.to_rfc3339(), "2022-05-21T09:40:00+09:00");
         let e = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [{ file = \"a\", captured = \"2022-05-21 09:40\" }]\n")
             .unwrap_err()
             .to_string();
