@@ -85,6 +85,22 @@ async fn handle(req: Request<hyper::body::Incoming>, guard: &Guard) -> Response<
             page("only GET", "<p>Only GET.</p>"),
         );
     }
+    // A page elsewhere could point a name of its own at 127.0.0.1 (DNS
+    // rebinding) and read the editor's answers; only loopback names are served.
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !loopback_host(host) {
+        return respond(
+            StatusCode::FORBIDDEN,
+            page(
+                "forbidden",
+                "<p>The editor answers only to a loopback Host.</p>",
+            ),
+        );
+    }
     if req.uri().path() != "/" {
         return respond(
             StatusCode::NOT_FOUND,
@@ -97,6 +113,18 @@ async fn handle(req: Request<hyper::body::Incoming>, guard: &Guard) -> Response<
             .collect();
     let body = editor(&query, guard).await;
     respond(StatusCode::OK, page("byline suggest", &body))
+}
+
+/// `127.0.0.1:8081`, `localhost:8081`, `[::1]:8081`: a Host header naming loopback.
+fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 /// Text for HTML: `&`, `<`, `>` and quotes escaped.
@@ -376,4 +404,39 @@ fn detail(
         "<h2>The block</h2><p>Copy it into <code>feeds.toml</code>; <code>byline check</code> shows these items.</p><textarea id=\"block\" readonly rows=\"{rows}\" cols=\"100\">{}</textarea>",
         esc(&text)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_are_served() {
+        for ok in [
+            "127.0.0.1:8081",
+            "localhost:8081",
+            "[::1]:8081",
+            "127.0.0.2",
+            "LOCALHOST",
+        ] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for no in [
+            "evil.example:8081",
+            "10.0.0.1:8081",
+            "",
+            "[fe80::1]:80",
+            "127.0.0.1.evil.example",
+        ] {
+            assert!(!loopback_host(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
 }
