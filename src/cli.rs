@@ -106,15 +106,19 @@ enum Command {
     /// Find the listing on a page and print a checked [[source]] block for it.
     Suggest {
         /// The page: an http(s) url, or the path of a saved page.
-        target: String,
+        #[arg(required_unless_present = "editor")]
+        target: Option<String>,
         /// For a saved page: the url it was saved from.
         #[arg(long)]
         url: Option<url::Url>,
         /// Also list every candidate, ranked, with why it scored as it did.
         #[arg(long)]
         all: bool,
+        /// Serve the source editor page on this loopback address (e.g. 127.0.0.1:8081).
+        #[arg(long, value_name = "ADDR")]
+        editor: Option<std::net::SocketAddr>,
         /// Addresses or CIDR blocks the fetch may reach although not public.
-        #[arg(long, value_parser = |s: &str| crate::config::IpRange::parse(s).ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}")))]
+        #[arg(long, value_parser = crate::suggest::allow_arg)]
         allow: Vec<crate::config::IpRange>,
         /// A config whose `[suggest] allow` ranges and `user_agent` apply.
         #[arg(short, long)]
@@ -192,13 +196,15 @@ pub fn main() -> ExitCode {
                 target,
                 url,
                 all,
+                editor,
                 allow,
                 config,
             } => {
                 crate::suggest::run(crate::suggest::Request {
-                    target,
+                    target: target.unwrap_or_default(),
                     url,
                     all,
+                    editor,
                     allow,
                     config,
                 })

@@ -20,105 +20,22 @@ use byline::suggest::{Request, Suggestion};
 use http_server::{Reply, TestServer};
 use serde_json::Value;
 
-/// (page under tests/fixtures, the url it was saved from, expected file under
-/// tests/fixtures/expected).
-const CASES: &[(&str, &str, &str)] = &[
-    (
-        "html/nknews-latest-p1.html",
-        "https://www.nknews.org/category/news/",
-        "nknews-latest-p1.json",
-    ),
-    (
-        "html/nknews-latest-p2.html",
-        "https://www.nknews.org/category/news/page/2/",
-        "nknews-latest-p2.json",
-    ),
-    (
-        "html/nknews-2021.html",
-        "https://www.nknews.org/category/news/page/2/",
-        "nknews-2021.json",
-    ),
-    (
-        "html/nknews-author-jeongmin-kim.html",
-        "https://www.nknews.org/content_author/jeongmin-kim/",
-        "nknews-author-jeongmin-kim.json",
-    ),
-    (
-        "suggest/wordpress-blog.html",
-        "https://blog.example/",
-        "../suggest/expected/wordpress-blog.json",
-    ),
-    (
-        "suggest/ghost-blog.html",
-        "https://kitchen.example/",
-        "../suggest/expected/ghost-blog.json",
-    ),
-    (
-        "suggest/hugo-blog.html",
-        "https://notes.example/",
-        "../suggest/expected/hugo-blog.json",
-    ),
-    (
-        "suggest/drupal-view.html",
-        "https://harbourton.example/news",
-        "../suggest/expected/drupal-view.json",
-    ),
-    (
-        "suggest/forum-board.html",
-        "https://sailing.example/viewforum.php?f=7",
-        "../suggest/expected/forum-board.json",
-    ),
-    (
-        "suggest/hfeed.html",
-        "https://sam.example/",
-        "../suggest/expected/hfeed.json",
-    ),
-    (
-        "suggest/nextjs-blog.html",
-        "https://app.example/blog",
-        "../suggest/expected/nextjs-blog.json",
-    ),
-    (
-        "suggest/jsonld-list.html",
-        "https://coast.example/",
-        "../suggest/expected/jsonld-list.json",
-    ),
-    (
-        "suggest/react-cards.html",
-        "https://news.example/news",
-        "../suggest/expected/react-cards.json",
-    ),
-    (
-        "suggest/wp-json-posts.json",
-        "https://blog.example/wp-json/wp/v2/posts",
-        "../suggest/expected/wp-json-posts.json",
-    ),
-    (
-        "suggest/medium-feed.html",
-        "https://site.example/list",
-        "../suggest/expected/medium-feed.json",
-    ),
-    (
-        "suggest/substack-archive.html",
-        "https://site.example/",
-        "../suggest/expected/substack-archive.json",
-    ),
-    (
-        "suggest/link-board.html",
-        "https://site.example/news",
-        "../suggest/expected/link-board.json",
-    ),
-    (
-        "suggest/jekyll-minima.html",
-        "https://site.example/",
-        "../suggest/expected/jekyll-minima.json",
-    ),
-    (
-        "suggest/frontpage.html",
-        "https://gazette.example/",
-        "../suggest/expected/frontpage.json",
-    ),
-];
+/// Every tested page: (page under tests/fixtures, the url it was saved from,
+/// expected file under tests/fixtures/expected), from `suggest/cases.json`.
+fn cases() -> Vec<(String, String, String)> {
+    let path = common::fixtures().join("suggest/cases.json");
+    let text = std::fs::read_to_string(&path).expect("cases.json");
+    let v: Value = serde_json::from_str(&text).expect("cases.json is JSON");
+    v["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            let field = |k: &str| c[k].as_str().expect("a string").to_owned();
+            (field("page"), field("url"), field("expected"))
+        })
+        .collect()
+}
 
 fn runtime() -> tokio::runtime::Runtime {
     // Multi-threaded, so the test server answers while a test blocks on the binary.
@@ -136,6 +53,7 @@ fn request(file: &str, url: &str, all: bool) -> Request {
         all,
         allow: Vec::new(),
         config: None,
+        editor: None,
     }
 }
 
@@ -180,23 +98,25 @@ fn checked(text: &str, dir: &Path) -> Vec<Value> {
 
 #[test]
 fn suggested_blocks_yield_the_expected_items() {
-    for (file, url, expected) in CASES {
-        let s = suggest(file, url, false);
+    let all = cases();
+    assert!(all.len() >= 20, "cases.json lists {} pages", all.len());
+    for (file, url, expected) in all {
+        let s = suggest(&file, &url, false);
         let listing = Listing {
             items: s.items,
             ..Listing::default()
         };
-        common::assert_matches_expected(&listing, expected);
+        common::assert_matches_expected(&listing, &expected);
     }
 }
 
 #[test]
 fn byline_check_on_the_printed_block_gives_the_same_items() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (file, url, _) in CASES {
-        let text = printed(file, url);
+    for (file, url, _) in cases() {
+        let text = printed(&file, &url);
         let from_check = checked(&text, dir.path());
-        let from_suggest: Vec<Value> = suggest(file, url, false)
+        let from_suggest: Vec<Value> = suggest(&file, &url, false)
             .items
             .iter()
             .map(|i| serde_json::to_value(i).expect("item serializes"))
@@ -208,7 +128,7 @@ fn byline_check_on_the_printed_block_gives_the_same_items() {
 
 #[test]
 fn the_printed_output_is_a_config_whose_block_is_the_suggestion() {
-    let (file, url, _) = CASES[4];
+    let (file, url) = ("suggest/wordpress-blog.html", "https://blog.example/");
     let text = printed(file, url);
     let s = suggest(file, url, false);
     assert!(text.contains(&s.block), "{text}");
@@ -306,6 +226,7 @@ fn a_saved_page_without_a_url_uses_its_canonical_link() {
         all: false,
         allow: Vec::new(),
         config: None,
+        editor: None,
     };
     let s = runtime()
         .block_on(byline::suggest::suggest(&req))
@@ -378,6 +299,7 @@ fn a_live_page_gets_its_linked_feed_checked() {
             all: true,
             allow: loopback(),
             config: None,
+            editor: None,
         };
         let s = byline::suggest::suggest(&req).await.expect("suggestion");
         assert!(s.block.contains("kind = \"feed\""), "{}", s.text);

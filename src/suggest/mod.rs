@@ -10,6 +10,7 @@
 
 mod block;
 mod cards;
+pub mod editor;
 pub mod fetch;
 mod fields;
 mod framework;
@@ -17,6 +18,7 @@ mod plan;
 mod rank;
 mod report;
 mod score;
+mod select;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,6 +46,8 @@ pub struct Request {
     pub allow: Vec<crate::config::IpRange>,
     /// A config whose `[suggest] allow` and `user_agent` apply.
     pub config: Option<PathBuf>,
+    /// Serve the editor page on this loopback address instead of printing.
+    pub editor: Option<std::net::SocketAddr>,
 }
 
 /// Why no suggestion could be made.
@@ -106,8 +110,20 @@ impl Input {
     }
 }
 
-/// Run `byline suggest`: print the suggestion on stdout.
+/// `--allow`'s value: an address or a CIDR block.
+pub fn allow_arg(s: &str) -> Result<crate::config::IpRange, String> {
+    crate::config::IpRange::parse(s)
+        .ok_or_else(|| format!("expected an address or a CIDR block, got {s:?}"))
+}
+
+/// Run `byline suggest`: print the suggestion on stdout, or serve the editor.
 pub async fn run(req: Request) -> Result<ExitCode, String> {
+    if let Some(addr) = req.editor {
+        return run_editor(&req, addr).await;
+    }
+    if req.target.is_empty() {
+        return Err("suggest: give a url or a saved page (or --editor ADDR)".to_owned());
+    }
     let s = suggest(&req).await.map_err(|e| e.to_string())?;
     print!("{}", s.text);
     Ok(if s.items.is_empty() {
@@ -117,24 +133,50 @@ pub async fn run(req: Request) -> Result<ExitCode, String> {
     })
 }
 
+/// The fetch limits of `req`: `--allow`, then a config's `[suggest] allow` and `user_agent`.
+fn guard_options(req: &Request) -> Result<fetch::GuardOptions, SuggestError> {
+    let mut options = fetch::GuardOptions {
+        allow: req.allow.clone(),
+        ..fetch::GuardOptions::default()
+    };
+    if let Some(path) = &req.config {
+        let config = Config::load(path)?;
+        options.allow.extend(config.suggest_allow);
+        if let Some(ua) = config.user_agent {
+            options.user_agent = ua;
+        }
+    }
+    Ok(options)
+}
+
+/// Serve the editor on `addr`, which must be a loopback address: the page
+/// fetches what it is told to, so only this machine may tell it.
+async fn run_editor(req: &Request, addr: std::net::SocketAddr) -> Result<ExitCode, String> {
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "suggest --editor {addr}: the editor listens only on a loopback address such as 127.0.0.1:8081"
+        ));
+    }
+    let options = guard_options(req).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!("byline: editor on http://{bound}/ (Ctrl-C stops it)");
+    tokio::select! {
+        r = editor::serve(listener, options) => r.map_err(|e| e.to_string())?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The suggestion for `req`: the page read from its file or fetched safely.
 pub async fn suggest(req: &Request) -> Result<Suggestion, SuggestError> {
     let now = Utc::now();
     let is_url = req.target.starts_with("http://") || req.target.starts_with("https://");
     if is_url {
         let url = Url::parse(&req.target).map_err(|_| SuggestError::Target(req.target.clone()))?;
-        let mut options = fetch::GuardOptions {
-            allow: req.allow.clone(),
-            ..fetch::GuardOptions::default()
-        };
-        if let Some(path) = &req.config {
-            let config = Config::load(path)?;
-            options.allow.extend(config.suggest_allow);
-            if let Some(ua) = config.user_agent {
-                options.user_agent = ua;
-            }
-        }
-        let guard = fetch::Guard::new(options)?;
+        let guard = fetch::Guard::new(guard_options(req)?)?;
         let page = guard.get(&url).await?;
         let input = Input::Url(page.url.clone());
         let mut feeds = Vec::new();

@@ -9,7 +9,8 @@ use scraper::{Html, Selector};
 
 use super::block::{HtmlPlan, Sel};
 use super::cards;
-use super::fields::{self, Finding, Kind};
+use super::fields::{self, Finding};
+use super::select::{self, Kind};
 
 fn parse(css: &str) -> Option<Selector> {
     Selector::parse(css).ok()
@@ -75,7 +76,7 @@ pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
 /// The selectors of a group's fields.
 pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Html) -> HtmlPlan {
     let m = &group.members;
-    let sel = |k: Kind| fields::selector(k, m, found).map(Sel::css);
+    let sel = |k: Kind| select::selector(k, m, found).map(Sel::css);
     let authors = sel(Kind::Authors);
     let split = authors.is_some()
         && found.iter().filter(|f| f.split_authors).count() * 2
@@ -87,14 +88,26 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
     HtmlPlan {
         item: group.selector.clone(),
         title: sel(Kind::Title),
-        url: fields::url_sel(m, found),
+        url: select::url_sel(m, found),
         summary: sel(Kind::Summary),
         authors,
         split_authors: split,
-        published: sel(Kind::Date),
+        published: sel(Kind::Date).map(|s| {
+            // Microdata dates are in `content`; the default reads `datetime`.
+            let meta = found
+                .iter()
+                .filter_map(|f| f.date)
+                .any(|d| d.value().name() == "meta");
+            let attrs = if meta {
+                vec!["datetime".to_owned(), "content".to_owned()]
+            } else {
+                Vec::new()
+            };
+            Sel { attrs, ..s }
+        }),
         tags: sel(Kind::Tags),
         image: sel(Kind::Image).map(|s| Sel {
-            attrs: fields::image_attrs(found),
+            attrs: select::image_attrs(found),
             ..s
         }),
         next_page: next_page(doc),
@@ -107,11 +120,13 @@ pub(crate) fn plan_for(group: &cards::Group<'_>, found: &[Finding<'_>], doc: &Ht
 fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
     let names = ["iso8601", "rfc2822", "human", "ymd", "relative"];
     let mut used = [false; 5];
+    let mut numeric = Vec::new();
     for f in found {
         let Some(d) = f.date else { continue };
         let raw = d
             .value()
             .attr("datetime")
+            .or_else(|| d.value().attr("content"))
             .map(str::to_owned)
             .unwrap_or_else(|| fields::text(d));
         let first = names.iter().position(|n| {
@@ -127,14 +142,27 @@ fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
         });
         if let Some(i) = first {
             used[i] = true;
+        } else if let Some(n) = fields::numeric_date(&raw) {
+            numeric.push(n);
         }
     }
-    names
+    let mut out: Vec<String> = names
         .iter()
         .zip(used)
         .filter(|(_, u)| *u)
         .map(|(n, _)| (*n).to_owned())
-        .collect()
+        .collect();
+    if let Some((_, _, sep)) = numeric.first() {
+        // Day first unless a second number above 12 says otherwise (05/31/2024).
+        let month_first =
+            numeric.iter().any(|(_, b, _)| *b > 12) && !numeric.iter().any(|(a, _, _)| *a > 12);
+        out.push(if month_first {
+            format!("%m{sep}%d{sep}%Y")
+        } else {
+            format!("%d{sep}%m{sep}%Y")
+        });
+    }
+    out
 }
 
 /// A zone for dates without one, from the offsets the page's `datetime`s carry:
@@ -142,8 +170,23 @@ fn date_formats(found: &[Finding<'_>]) -> Vec<String> {
 pub(crate) fn timezone_hint(found: &[Finding<'_>]) -> Option<(String, String)> {
     let offsets: HashSet<i32> = found
         .iter()
-        .filter_map(|f| f.date?.value().attr("datetime"))
-        .filter_map(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
+        .filter_map(|f| {
+            let d = f.date?.value();
+            d.attr("datetime").or_else(|| d.attr("content"))
+        })
+        .filter_map(|d| {
+            // Any ISO 8601 spelling of the offset: +09:00, +0900, Z.
+            let iso = crate::dates::DateFormats::from_names(&["iso8601"]).ok()?;
+            let at = crate::dates::Anchor::Instant(DateTime::UNIX_EPOCH);
+            let t = d.trim();
+            // Only a value that states its offset says anything about the zone.
+            let stated = t.ends_with(['Z', 'z'])
+                || t.get(10..).is_some_and(|time| time.contains(['+', '-']));
+            match crate::dates::parse(t, &iso, chrono_tz::Tz::UTC, at)? {
+                crate::model::Published::DateTime(t) if stated => Some(t),
+                _ => None,
+            }
+        })
         .map(|d| d.offset().local_minus_utc())
         .collect();
     let [secs] = offsets.into_iter().collect::<Vec<_>>()[..] else {

@@ -36,6 +36,9 @@ pub(crate) struct Candidate {
     pub(crate) rejected: Option<String>,
     pub(crate) block: String,
     pub(crate) listing: Listing,
+    /// What the block was written from, and its time zone line, for the editor.
+    pub(crate) plan: Option<Plan>,
+    pub(crate) timezone: Option<(String, String)>,
 }
 
 impl Candidate {
@@ -144,9 +147,11 @@ pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Vec<Candidate> {
     // A JSON body is an API: its arrays are the only candidates.
     if text.trim_start().starts_with(['{', '[']) {
         for f in framework::find_in_body(&text).into_iter().take(3) {
-            let (block, got) = read(&Plan::Json(f.plan), None);
+            let plan = Plan::Json(f.plan);
+            let (block, got) = read(&plan, None);
             let label = format!("JSON API: {}", f.label);
-            out.push(candidate(Family::Framework, label, f.reasons, block, got));
+            let c = candidate(Family::Framework, label, f.reasons, block, got);
+            out.push(with_plan(c, plan, None));
         }
         out.sort_by(|a, b| {
             (!a.usable())
@@ -175,35 +180,41 @@ pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Vec<Candidate> {
                 ..HtmlPlan::default()
             });
             plan.jsonld_first = true;
-            let (block, got) = read(&Plan::Html(plan), None);
-            out.push(candidate(
+            let plan = Plan::Html(plan);
+            let (block, got) = read(&plan, None);
+            let c = candidate(
                 Family::JsonLd,
                 "schema.org JSON-LD articles".to_owned(),
                 vec![format!("{n} articles in the page's JSON-LD")],
                 block,
                 got,
-            ));
+            );
+            out.push(with_plan(c, plan, None));
         }
     }
     if let Some(plan) = microformats(&doc) {
-        let (block, got) = read(&Plan::Html(plan), None);
-        out.push(candidate(
+        let plan = Plan::Html(plan);
+        let (block, got) = read(&plan, None);
+        let c = candidate(
             Family::Microformats,
             "microformats2 h-entry".to_owned(),
             vec!["h-entry elements with p-name / u-url".to_owned()],
             block,
             got,
-        ));
+        );
+        out.push(with_plan(c, plan, None));
     }
     for f in framework::find(&doc, base).into_iter().take(3) {
-        let (block, got) = read(&Plan::Json(f.plan), None);
-        out.push(candidate(
+        let plan = Plan::Json(f.plan);
+        let (block, got) = read(&plan, None);
+        let c = candidate(
             Family::Framework,
             format!("framework JSON {}", f.label),
             f.reasons,
             block,
             got,
-        ));
+        );
+        out.push(with_plan(c, plan, None));
     }
     out.extend(cards);
 
@@ -243,6 +254,16 @@ fn candidate(
         rejected,
         block,
         listing,
+        plan: None,
+        timezone: None,
+    }
+}
+
+fn with_plan(c: Candidate, plan: Plan, timezone: Option<(String, String)>) -> Candidate {
+    Candidate {
+        plan: Some(plan),
+        timezone,
+        ..c
     }
 }
 
@@ -279,13 +300,14 @@ fn feed_candidates(
         match target.feeds.iter().find(|(u, _)| *u == url) {
             Some((_, body)) => {
                 let got = yield_of(&text, body, None, &input, Some(&url), now).map(|y| y.listing);
-                out.push(candidate(
+                let c = candidate(
                     Family::Feed,
                     label,
                     vec!["the page links it as rel=alternate".to_owned()],
                     text,
                     got,
-                ));
+                );
+                out.push(with_plan(c, Plan::Feed(url.clone()), None));
             }
             None => out.push(Candidate {
                 family: Family::Feed,
@@ -298,6 +320,8 @@ fn feed_candidates(
                 ),
                 block: text,
                 listing: Listing::default(),
+                plan: Some(Plan::Feed(url.clone())),
+                timezone: None,
             }),
         }
     }
@@ -417,11 +441,12 @@ fn card_candidates(
         let Some(why) = rejected else {
             let plan = plan_for(&s.group, &s.found, doc);
             let tz = timezone_hint(&s.found);
-            let (block, got) = read(&Plan::Html(plan.clone()), tz);
+            let (block, got) = read(&Plan::Html(plan.clone()), tz.clone());
             let c = Candidate {
                 score: s.score.value,
                 ..candidate(Family::Cards, label, s.score.reasons.clone(), block, got)
             };
+            let c = with_plan(c, Plan::Html(plan.clone()), tz);
             if c.usable() {
                 accepted.push((i, urls));
                 plans.push((plan, out.len(), i));
@@ -437,6 +462,8 @@ fn card_candidates(
             rejected: Some(why),
             block: String::new(),
             listing: Listing::default(),
+            plan: None,
+            timezone: None,
         });
     }
     let parts: Vec<Part> = scored
@@ -493,7 +520,9 @@ fn two_lists(
         jsonld_first: false,
     };
     let all: Vec<Finding> = fa.iter().chain(fb.iter()).cloned().collect();
-    let (block, got) = read(&Plan::Html(plan), timezone_hint(&all));
+    let tz = timezone_hint(&all);
+    let plan = Plan::Html(plan);
+    let (block, got) = read(&plan, tz.clone());
     let listing = got.ok()?;
     let want: HashSet<&str> = ca
         .listing
@@ -514,7 +543,7 @@ fn two_lists(
         "{} and {}, both story cards, in page order",
         ca.label, cb.label
     )];
-    Some(Candidate {
+    let c = Candidate {
         score: ca.score + cb.score / 2.0,
         ..candidate(
             Family::Cards,
@@ -523,5 +552,6 @@ fn two_lists(
             block,
             Ok(listing),
         )
-    })
+    };
+    Some(with_plan(c, plan, tz))
 }
