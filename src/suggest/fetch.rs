@@ -15,6 +15,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
 use crate::config::IpRange;
+use crate::fetch::policy::special_range;
 
 /// Names to addresses, for tests that must not touch real DNS.
 pub type Lookup = Arc<dyn Fn(&str) -> Vec<IpAddr> + Send + Sync>;
@@ -89,38 +90,6 @@ pub struct Fetched {
     pub url: Url,
     pub bytes: Vec<u8>,
     pub content_type: Option<String>,
-}
-
-/// The special range `addr` is in, if it is not a public address.
-pub fn special_range(addr: IpAddr) -> Option<&'static str> {
-    const RANGES: &[(&str, &str)] = &[
-        ("169.254.169.254/32", "cloud metadata"),
-        ("100.100.100.200/32", "cloud metadata"),
-        ("fd00:ec2::254/128", "cloud metadata"),
-        ("127.0.0.0/8", "loopback"),
-        ("::1/128", "loopback"),
-        ("10.0.0.0/8", "private"),
-        ("172.16.0.0/12", "private"),
-        ("192.168.0.0/16", "private"),
-        ("fc00::/7", "private"),
-        ("169.254.0.0/16", "link-local"),
-        ("fe80::/10", "link-local"),
-        ("100.64.0.0/10", "carrier-grade NAT"),
-        ("0.0.0.0/8", "unspecified"),
-        ("::/128", "unspecified"),
-        ("192.0.0.0/24", "IETF protocol"),
-        ("198.18.0.0/15", "benchmarking"),
-        ("224.0.0.0/4", "multicast"),
-        ("ff00::/8", "multicast"),
-        ("240.0.0.0/4", "reserved"),
-        ("64:ff9b::/96", "NAT64"),
-        ("2002::/16", "6to4"),
-    ];
-    let addr = addr.to_canonical();
-    RANGES
-        .iter()
-        .find(|(r, _)| IpRange::parse(r).is_some_and(|r| r.contains(addr)))
-        .map(|(_, name)| *name)
 }
 
 /// A refusal carried through reqwest's resolver error, to be found again.
