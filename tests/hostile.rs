@@ -3,17 +3,20 @@
 
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/serve.rs"]
+mod support_serve;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use byline::config::Config;
 use byline::fetch::{FetchOptions, Fetcher};
 use byline::read::{Stage, read_source};
 use http_server::{Reply, TestServer};
+use support_serve::{Serve, serve as serve_in};
 
 /// Tests that measure time or CPU run one at a time: the others would be
 /// load beside them.
@@ -73,44 +76,8 @@ fn a_deeply_nested_page_is_refused_by_the_dom_engine_in_moments() {
     assert!(read.items.is_empty());
 }
 
-struct Serve {
-    child: Child,
-    root: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(dir: &Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
-        .current_dir(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info,byline::access=off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("byline runs");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("a `listening on` line");
-    Serve {
-        child,
-        root: format!("http://{addr}"),
-    }
+    serve_in(dir, &[], "info,byline::access=off")
 }
 
 /// Parsing runs off the async workers: while two sources with heavy pages

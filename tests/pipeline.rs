@@ -4,6 +4,8 @@
 
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/serve.rs"]
+mod support_serve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -127,7 +129,7 @@ fn roll_off_is_kept_and_build_and_serve_publish_the_same_bytes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("serve");
-    let root = listening(&mut child);
+    let root = support_serve::listening(&mut child);
     let client = reqwest::Client::new();
     let files = snapshot(&out);
     let mut compared = 0;
@@ -151,24 +153,6 @@ fn roll_off_is_kept_and_build_and_serve_publish_the_same_bytes() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(compared >= 10, "compared {compared} documents");
-}
-
-/// The `http://ADDR` a starting `byline serve` listens on.
-fn listening(child: &mut std::process::Child) -> String {
-    use std::io::{BufRead, BufReader};
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("a `listening on` line");
-    format!("http://{addr}")
 }
 
 #[test]

@@ -5,53 +5,18 @@
 
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/serve.rs"]
+mod support_serve;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use http_server::{Reply, Story, TestServer, dump};
-
-struct Serve {
-    child: Child,
-    root: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support_serve::{Serve, serve as serve_in};
 
 fn serve(config: &std::path::Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("byline runs");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("a `listening on` line");
-    Serve {
-        child,
-        root: format!("http://{addr}"),
-    }
+    let dir = config.parent().expect("config folder");
+    serve_in(dir, &["--config".as_ref(), config.as_os_str()], "info")
 }
 
 /// Start `byline serve` without waiting for it to listen.

@@ -101,41 +101,83 @@ impl UrlPolicy {
     pub(crate) fn resolver(&self) -> Option<Arc<Resolver>> {
         match self {
             UrlPolicy::Open => None,
-            UrlPolicy::Sources(_) => Some(Arc::new(Resolver(self.clone()))),
+            UrlPolicy::Sources(_) => {
+                let policy = self.clone();
+                let refuse: Refuse = Arc::new(move |host: &str, addr: IpAddr| {
+                    special_range(addr).filter(|_| !policy.trusts(host))
+                });
+                Some(Arc::new(Resolver::new(
+                    refuse,
+                    "which no source names",
+                    None,
+                )))
+            }
         }
     }
 }
 
-/// A refused name, carried through reqwest's resolver error.
+/// Names to addresses, for tests that must not touch real DNS.
+pub type Lookup = Arc<dyn Fn(&str) -> Vec<IpAddr> + Send + Sync>;
+
+/// Which addresses a resolver refuses for a name: the special range of the
+/// first one refused, if any. One refused address refuses the whole name (a
+/// name with one private address could be steered to it).
+pub(crate) type Refuse = Arc<dyn Fn(&str, IpAddr) -> Option<&'static str> + Send + Sync>;
+
+/// A refused name, carried through reqwest's resolver error and found again
+/// by whoever describes the failed request.
 #[derive(Debug, thiserror::Error)]
-#[error("refused: {host} resolves to {addr}, a {range} address, which no source names")]
-struct Refusal {
-    host: String,
-    addr: IpAddr,
-    range: &'static str,
+#[error("refused: {host} resolves to {addr}, a {range} address, {rule}")]
+pub(crate) struct Refusal {
+    pub(crate) host: String,
+    pub(crate) addr: IpAddr,
+    pub(crate) range: &'static str,
+    /// Why that is refused, for the message: "which no source names".
+    pub(crate) rule: &'static str,
 }
 
-/// Resolves names, refusing one with a special address unless trusted.
-pub(crate) struct Resolver(UrlPolicy);
+/// Resolves names (with the system resolver, or a test's [`Lookup`]) and
+/// refuses those `refuse` says no to.
+pub(crate) struct Resolver {
+    refuse: Refuse,
+    rule: &'static str,
+    lookup: Option<Lookup>,
+}
+
+impl Resolver {
+    pub(crate) fn new(refuse: Refuse, rule: &'static str, lookup: Option<Lookup>) -> Self {
+        Resolver {
+            refuse,
+            rule,
+            lookup,
+        }
+    }
+}
 
 impl Resolve for Resolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
-        let trusted = self.0.trusts(&host);
+        let (refuse, rule, lookup) = (self.refuse.clone(), self.rule, self.lookup.clone());
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !trusted {
-                // One special address refuses the name: it could be steered there.
-                for a in &addrs {
-                    if let Some(range) = special_range(a.ip()) {
-                        return Err(Box::new(Refusal {
-                            host: host.clone(),
-                            addr: a.ip(),
-                            range,
-                        })
-                            as Box<dyn std::error::Error + Send + Sync>);
-                    }
+            let addrs: Vec<SocketAddr> = match lookup {
+                Some(f) => f(&host)
+                    .into_iter()
+                    .map(|a| SocketAddr::new(a, 0))
+                    .collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
+            if addrs.is_empty() {
+                return Err(format!("no addresses for {host}").into());
+            }
+            for a in &addrs {
+                if let Some(range) = refuse(&host, a.ip()) {
+                    return Err(Box::new(Refusal {
+                        host: host.clone(),
+                        addr: a.ip(),
+                        range,
+                        rule,
+                    })
+                        as Box<dyn std::error::Error + Send + Sync>);
                 }
             }
             let out: Addrs = Box::new(addrs.into_iter());

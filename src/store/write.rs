@@ -112,7 +112,7 @@ impl Store {
                             key
                         }
                     };
-                    insert_copy(&tx, source, copy, &row, story, place, seen_ms)
+                    write_copy(&tx, source, copy, &row, story, place, seen_ms)
                         .map_err(sql(context()))?;
                     story
                 }
@@ -132,7 +132,7 @@ impl Store {
                         })
                         .map_err(sql(context()))?;
                     } else {
-                        update_copy(&tx, source, copy, &row, place, seen_ms)
+                        write_copy(&tx, source, copy, &row, old.story, place, seen_ms)
                             .map_err(sql(context()))?;
                         edited.insert(old.story);
                     }
@@ -382,7 +382,9 @@ fn new_story(
     )
 }
 
-fn insert_copy(
+/// Store `copy` of `source` under `story`: a new row, or the row of the
+/// same id rewritten (its story and first-seen time kept).
+fn write_copy(
     tx: &Transaction,
     source: &str,
     copy: &Item,
@@ -395,47 +397,18 @@ fn insert_copy(
         "INSERT INTO copies (source, id, story, url, title, summary, authors, tags, image, \
          published_kind, published, published_zone, updated, seq, position, first_seen, \
          last_seen, content_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17) \
+         ON CONFLICT (source, id) DO UPDATE SET url = excluded.url, title = excluded.title, \
+         summary = excluded.summary, authors = excluded.authors, tags = excluded.tags, \
+         image = excluded.image, published_kind = excluded.published_kind, \
+         published = excluded.published, published_zone = excluded.published_zone, \
+         updated = excluded.updated, seq = excluded.seq, position = excluded.position, \
+         last_seen = max(last_seen, excluded.last_seen), content_hash = excluded.content_hash",
     )?
     .execute(params![
         source,
         copy.id,
         story,
-        copy.url,
-        copy.title,
-        copy.summary,
-        row.authors,
-        row.tags,
-        copy.image,
-        row.published_kind,
-        row.published,
-        row.published_zone,
-        copy.updated.map(|u| u.to_rfc3339()),
-        seq,
-        position,
-        seen_ms,
-        row.hash,
-    ])?;
-    Ok(())
-}
-
-fn update_copy(
-    tx: &Transaction,
-    source: &str,
-    copy: &Item,
-    row: &Row,
-    (seq, position): (i64, i64),
-    seen_ms: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "UPDATE copies SET url = ?3, title = ?4, summary = ?5, authors = ?6, tags = ?7, \
-         image = ?8, published_kind = ?9, published = ?10, published_zone = ?11, updated = ?12, \
-         seq = ?13, position = ?14, last_seen = max(last_seen, ?15), content_hash = ?16 \
-         WHERE source = ?1 AND id = ?2",
-    )?
-    .execute(params![
-        source,
-        copy.id,
         copy.url,
         copy.title,
         copy.summary,

@@ -7,18 +7,16 @@
 //! are refused, naming the address and the range, unless `allow` lists them.
 //! Proxies from the environment are not used: they would resolve for us.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
 use crate::config::IpRange;
-use crate::fetch::policy::special_range;
+use crate::fetch::policy::{Refusal, Refuse, Resolver, special_range};
 
-/// Names to addresses, for tests that must not touch real DNS.
-pub type Lookup = Arc<dyn Fn(&str) -> Vec<IpAddr> + Send + Sync>;
+pub use crate::fetch::policy::Lookup;
 
 /// Limits of a guarded fetch.
 #[derive(Clone)]
@@ -92,56 +90,8 @@ pub struct Fetched {
     pub content_type: Option<String>,
 }
 
-/// A refusal carried through reqwest's resolver error, to be found again.
-#[derive(Debug, thiserror::Error)]
-#[error("{addr} is a {range} address")]
-struct Refusal {
-    host: String,
-    addr: IpAddr,
-    range: &'static str,
-}
-
 fn check(allow: &[IpRange], addr: IpAddr) -> Option<&'static str> {
     special_range(addr).filter(|_| !allow.iter().any(|r| r.contains(addr.to_canonical())))
-}
-
-/// Resolves, then refuses the whole name if any address is not allowed: a
-/// name with one private address could be steered to it.
-struct GuardedResolver {
-    allow: Vec<IpRange>,
-    lookup: Option<Lookup>,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_owned();
-        let allow = self.allow.clone();
-        let lookup = self.lookup.clone();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = match lookup {
-                Some(f) => f(&host)
-                    .into_iter()
-                    .map(|a| SocketAddr::new(a, 0))
-                    .collect(),
-                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
-            };
-            if addrs.is_empty() {
-                return Err(format!("no addresses for {host}").into());
-            }
-            for a in &addrs {
-                if let Some(range) = check(&allow, a.ip()) {
-                    return Err(Box::new(Refusal {
-                        host: host.clone(),
-                        addr: a.ip(),
-                        range,
-                    })
-                        as Box<dyn std::error::Error + Send + Sync>);
-                }
-            }
-            let out: Addrs = Box::new(addrs.into_iter());
-            Ok(out)
-        })
-    }
 }
 
 /// A client that fetches user-given urls within the limits.
@@ -152,10 +102,9 @@ pub struct Guard {
 
 impl Guard {
     pub fn new(options: GuardOptions) -> Result<Guard, GuardError> {
-        let resolver = GuardedResolver {
-            allow: options.allow.clone(),
-            lookup: options.lookup.clone(),
-        };
+        let allow = options.allow.clone();
+        let refuse: Refuse = Arc::new(move |_: &str, addr: IpAddr| check(&allow, addr));
+        let resolver = Resolver::new(refuse, "not allowed", options.lookup.clone());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -1,0 +1,62 @@
+//! A `byline serve` child process for tests: started from a prepared
+//! command, its address read from its `listening on http://ADDR/` log line,
+//! killed when dropped.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Serve {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub root: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `byline serve --listen 127.0.0.1:0` with `args` before it (such as
+/// `--config PATH`), in `dir`, logging at `rust_log`.
+pub fn serve(dir: &std::path::Path, args: &[&std::ffi::OsStr], rust_log: &str) -> Serve {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_byline"));
+    cmd.current_dir(dir)
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", rust_log);
+    start(cmd)
+}
+
+/// Start `cmd` (a `byline serve`) and wait for it to listen.
+pub fn start(mut cmd: Command) -> Serve {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("byline runs");
+    let root = listening(&mut child);
+    Serve { child, root }
+}
+
+/// The `http://ADDR` a starting `byline serve` listens on.
+pub fn listening(child: &mut Child) -> String {
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a `listening on` line");
+    format!("http://{addr}")
+}
