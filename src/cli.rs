@@ -380,6 +380,10 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let store = open_store(&config).await?;
+    if store.read_only() {
+        tracing::warn!(store = %store.path().display(),
+            "the store is read-only: serving what it holds; refreshes cannot be stored");
+    }
     let interval = config.server.refresh_interval_secs;
     // A fetch never outlives its source's refresh interval: sources that
     // stall cannot hold their host's slots while the others on it wait.

@@ -214,6 +214,12 @@ impl Store {
         }
     }
 
+    /// Can this store be written? A file the operating system will not let
+    /// byline write opens read-only: its stories are served, refreshes fail.
+    pub fn read_only(&self) -> bool {
+        self.write().is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -385,6 +391,17 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// opening a new file at once do not both migrate it.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let known = schema::latest();
+    // A store at the current version needs no write lock to open: so one
+    // the operating system will not let us write can still be served.
+    let current: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+    if current == known {
+        return Ok(());
+    }
     loop {
         let err = |context: &str| {
             let context = context.to_owned();
