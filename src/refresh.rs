@@ -184,7 +184,10 @@ pub async fn ingest_files(
 /// canonical urls and ids, and the merge of copies the read saw twice (a
 /// story on two pages). What comes out is the source's listing, in order.
 pub fn process(config: &Config, items: Vec<Item>) -> Vec<Item> {
-    let rules = Rules::from_config(config);
+    process_with(&Rules::from_config(config), &merge::options(config), items)
+}
+
+fn process_with(rules: &Rules, options: &merge::MergeOptions, items: Vec<Item>) -> Vec<Item> {
     let copies = items
         .into_iter()
         .map(|mut item| {
@@ -192,7 +195,7 @@ pub fn process(config: &Config, items: Vec<Item>) -> Vec<Item> {
             item
         })
         .collect();
-    merge::merge(copies, &merge::options(config))
+    merge::merge(copies, options)
 }
 
 /// Process a read and store it; then record how each page ended (after the
@@ -218,10 +221,12 @@ async fn store_read(
     };
     let mut pages = read.pages;
     if !read.items.is_empty() {
-        let listing = process(config, read.items);
-        let options = merge::options(config);
-        let name = source.name.clone();
+        // Processing is CPU work too: it runs with the store write, off the
+        // async threads.
+        let (rules, options) = (Rules::from_config(config), merge::options(config));
+        let (name, items) = (source.name.clone(), read.items);
         match blocking(store, move |s| {
+            let listing = process_with(&rules, &options, items);
             s.store_listing(&name, &listing, &options, now)
         })
         .await
