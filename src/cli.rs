@@ -397,6 +397,14 @@ async fn serve(
         signal.await;
         let _ = stop.send(true);
     });
+    if let Some(addr) = config.editor {
+        let config = config.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::suggest::serve_editor(&config, addr).await {
+                error!("{e}");
+            }
+        });
+    }
     let scheduler = Scheduler::new(config, store, fetcher, published.clone());
     tokio::select! {
         () = scheduler.refresh_all() => {}

@@ -189,3 +189,66 @@ fn the_editor_listens_only_on_loopback() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("only on a loopback address"), "{err}");
 }
+
+/// `byline serve` with `[editor] listen` serves the editor beside the feeds;
+/// a non-loopback `listen` is a config error naming the line.
+#[test]
+fn serve_runs_the_editor_when_configured() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dump = common::fixtures().join("text/nknews-2021-03-04.txt");
+    let config = dir.path().join("feeds.toml");
+    let body = |listen: &str| {
+        format!(
+            "[server]\nrefresh_interval_secs = 0\n[editor]\nlisten = \"{listen}\"\n\
+             [[source]]\nname = \"dump\"\nkind = \"text\"\ninputs = [\"{}\"]\n",
+            dump.display()
+        )
+    };
+    std::fs::write(&config, body("0.0.0.0:8081")).expect("config");
+    let refused = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("feeds.toml:4:") && stderr.contains("not a loopback"),
+        "{stderr}"
+    );
+
+    std::fs::write(&config, body("127.0.0.1:0")).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("editor on http://").nth(1) {
+                let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("an `editor on` line");
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("<form"), "{answer}");
+    assert!(
+        answer.contains("content-security-policy: default-src 'none'"),
+        "{answer}"
+    );
+}

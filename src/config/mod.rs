@@ -70,6 +70,9 @@ pub struct Config {
     pub feeds: Vec<CustomFeed>,
     /// `[suggest] allow`: non-public ranges `byline suggest` may fetch from.
     pub suggest_allow: Vec<IpRange>,
+    /// `[editor] listen`: where `byline serve` also serves the source
+    /// editor, a loopback address; `None`: no editor.
+    pub editor: Option<std::net::SocketAddr>,
 }
 
 /// `[server]`: how `byline serve` listens, caches and protects itself.
@@ -349,8 +352,32 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let editor = match &raw.editor.listen {
+            None => None,
+            Some(l) => match l.get_ref().parse::<std::net::SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => Some(addr),
+                Ok(addr) => {
+                    return Err(loc.error(
+                        l.span(),
+                        format!(
+                            "editor.listen: {addr} is not a loopback address; the editor fetches what it is told to, so it listens only on this machine (such as \"127.0.0.1:8081\"; reach it from elsewhere through an SSH tunnel)"
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(loc.error(
+                        l.span(),
+                        format!(
+                            "editor.listen: expected an address such as \"127.0.0.1:8081\", got {:?}: {e}",
+                            l.get_ref()
+                        ),
+                    ));
+                }
+            },
+        };
         Ok(Config {
             suggest_allow,
+            editor,
             dir: dir.to_path_buf(),
             authors,
             tags,

@@ -34,6 +34,8 @@ pub(super) struct RawConfig {
     pub(super) feeds: Vec<rules::RawFeed>,
     #[serde(default)]
     pub(super) suggest: RawSuggest,
+    #[serde(default)]
+    pub(super) editor: RawEditor,
 }
 
 #[derive(Deserialize, Default)]
@@ -41,6 +43,12 @@ pub(super) struct RawConfig {
 pub(super) struct RawSuggest {
     #[serde(default)]
     pub(super) allow: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEditor {
+    pub(super) listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -149,6 +149,26 @@ fn guard_options(req: &Request) -> Result<fetch::GuardOptions, SuggestError> {
     Ok(options)
 }
 
+/// The editor of a running `byline serve` (`[editor] listen`), with the
+/// config's `[suggest] allow` and `user_agent`; logs where it listens.
+pub async fn serve_editor(config: &Config, addr: std::net::SocketAddr) -> Result<(), String> {
+    let mut options = fetch::GuardOptions {
+        allow: config.suggest_allow.clone(),
+        ..fetch::GuardOptions::default()
+    };
+    if let Some(ua) = &config.user_agent {
+        options.user_agent = ua.clone();
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("editor: cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("editor on http://{bound}/");
+    editor::serve(listener, options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Serve the editor on `addr`, which must be a loopback address: the page
 /// fetches what it is told to, so only this machine may tell it.
 async fn run_editor(req: &Request, addr: std::net::SocketAddr) -> Result<ExitCode, String> {
