@@ -67,11 +67,13 @@ fn respond(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     };
     set(h, "content-type", "text/html; charset=utf-8");
     // Nothing from the fetched page may run here: no scripts, no frames, no fetches.
-    set(
-        h,
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    let policy = format!(
+        "default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src https: http:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        script_hash()
     );
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&policy) {
+        h.insert("content-security-policy", v);
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "referrer-policy", "no-referrer");
     set(h, "cache-control", "no-store");
@@ -143,13 +145,43 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// The editor's one script, for a browser with JavaScript: a button that
+/// copies the block to the clipboard. The page works the same without it; the CSP allows this
+/// script alone, by its hash, and nothing from the fetched page.
+const SCRIPT: &str = "var b=document.getElementById('block');if(b&&navigator.clipboard){\
+var c=document.createElement('button');c.type='button';c.id='copy';c.textContent='Copy the block';\
+c.addEventListener('click',function(){navigator.clipboard.writeText(b.value).then(function(){\
+c.textContent='Copied';});});b.after(c);}";
+
+/// `'sha256-...'` of [`SCRIPT`], for the Content-Security-Policy.
+fn script_hash() -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(SCRIPT.as_bytes());
+    let mut out = String::with_capacity(44);
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in digest.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (k, b)| n | u32::from(*b) << (16 - 8 * k));
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("'sha256-{out}'")
+}
+
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>body{{font-family:sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem}}\
          td,th{{border-bottom:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}}\
          .rejected{{color:#777}} .error{{color:#a00}} input[type=text]{{width:28rem}}</style></head><body>\
-         <h1>byline suggest</h1>{body}</body></html>",
+         <h1>byline suggest</h1>{body}<script>{SCRIPT}</script></body></html>",
         esc(title)
     )
 }
