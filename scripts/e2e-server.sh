@@ -45,9 +45,10 @@ nginx_port=$(free_port)
 public="http://127.0.0.1:$nginx_port/feeds/"
 
 # The bundled config, with the public url behind nginx and absolute inputs.
-sed -e "s|^base_url = .*|base_url = \"$public\"|" \
-    -e "s|\"examples/|\"$root/examples/|g" \
-    feeds.toml >"$work/feeds.toml"
+{
+  echo "base_url = \"$public\""
+  sed -e "s|\"examples/|\"$root/examples/|g" feeds.toml
+} >"$work/feeds.toml"
 grep -q "^base_url = \"$public\"" "$work/feeds.toml" || fail "could not set base_url in a copy of feeds.toml"
 
 : >"$work/byline.log"

@@ -52,7 +52,8 @@ enum Command {
     /// files byline wrote). A source that fails keeps its stored stories in
     /// every feed; the exit code is then 2, for cron.
     Build {
-        /// The config file; relative paths in it resolve against its folder.
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
         /// Folder to write the site into (created if missing).
@@ -67,6 +68,8 @@ enum Command {
     Check {
         /// Only this source (default: all).
         source: Option<String>,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
         /// Print the items as JSON instead of a table.
@@ -80,6 +83,8 @@ enum Command {
     Refresh {
         /// Only this source (default: all).
         source: Option<String>,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
         /// Sources refreshed at once (requests per host stay limited).
@@ -94,6 +99,8 @@ enum Command {
         /// Saved pages, read in order as one listing.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
         /// The url the pages were saved from (default: the source's first url).
@@ -130,6 +137,8 @@ enum Command {
     /// `[server] refresh_interval_secs` (default 1800; 0: only at start-up).
     /// Logs `listening on http://ADDR/` once bound; stops on Ctrl-C or SIGTERM.
     Serve {
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
         #[arg(short, long, default_value = "feeds.toml")]
         config: PathBuf,
         /// Address to listen on, overriding `[server] listen` (port 0: any free port).
@@ -141,6 +150,7 @@ enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log_format = cli.log_format;
     init_logging(cli.log_format, cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,7 +165,15 @@ pub fn main() -> ExitCode {
     let store = cli.store;
     let result = runtime.block_on(async {
         let load = |path: &Path| -> Result<Config, String> {
-            let mut config = Config::load(path).map_err(|e| e.to_string())?;
+            let mut config = Config::load(path).map_err(|e| {
+                if path.exists() {
+                    e.to_string()
+                } else {
+                    format!(
+                        "{e} (byline reads feeds.toml in the current folder; name another with --config PATH)"
+                    )
+                }
+            })?;
             crate::urls::add_sensitive_params(&config.redact_params);
             if let Some(s) = &store {
                 config.store.path.clone_from(s);
@@ -215,23 +233,33 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("byline: {message}");
+            // The one exit path for errors, in the format the logs use.
+            match log_format {
+                LogFormat::Text => eprintln!("byline: {message}"),
+                LogFormat::Json => error!(fatal = true, "{message}"),
+            }
             ExitCode::FAILURE
         }
     }
 }
 
 fn init_logging(format: LogFormat, verbose: u8) {
+    // -v and -vv say more about byline, not about the HTML parser's
+    // internals; RUST_LOG can still ask for anything.
     let default = match verbose {
         // The access log is a deliberate choice (RUST_LOG): see docs/CONFIG.md.
         0 => "info,byline::access=off",
-        1 => "debug",
-        _ => "trace",
+        1 => "info,byline=debug",
+        _ => "info,byline=trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a person at a terminal: not into journald or files.
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -379,6 +407,29 @@ async fn serve(
     let listener = server::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let mut config = config;
+    let bound = listener.local_addr().ok();
+    if let (true, Some(bound)) = (config.base_url_given, bound) {
+        // A base_url on this machine that is not where we listen is most
+        // likely a leftover: say so rather than publish dead links.
+        let here = config.base_url.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if here && config.base_url.port_or_known_default() != Some(bound.port()) {
+            tracing::warn!(base_url = %config.base_url, listening = %bound,
+                "base_url points at another port of this machine than the one byline listens on; links will not reach this server");
+        }
+    }
+    if let (false, Some(bound)) = (config.base_url_given, bound) {
+        // Without a base_url, every link points where this server listens
+        // (not at the default :8080 when --listen says otherwise).
+        if let Ok(url) = url::Url::parse(&format!("http://{bound}/")) {
+            info!(base_url = %url, "no base_url in the config: links use the address byline listens on");
+            config.base_url = url;
+        }
+    }
     let store = open_store(&config).await?;
     if store.read_only() {
         tracing::warn!(store = %store.path().display(),

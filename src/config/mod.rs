@@ -53,6 +53,9 @@ pub struct Config {
     pub title: String,
     /// Where the feeds are published; every emitted link starts with it. Ends with `/`.
     pub base_url: Url,
+    /// Did the file give `base_url`? If not, `serve` links to the address
+    /// it listens on.
+    pub base_url_given: bool,
     pub tracking_params: Vec<String>,
     /// Extra query parameters whose values are secrets, never shown.
     pub redact_params: Vec<String>,
@@ -262,6 +265,7 @@ impl Config {
             loc.error(span, e.message().trim().to_owned())
         })?;
 
+        let base_url_given = raw.base_url.is_some();
         let base_url = match raw.base_url {
             None => Url::parse("http://127.0.0.1:8080/").expect("static url"),
             Some(s) => {
@@ -385,6 +389,7 @@ impl Config {
             feeds,
             title: raw.title.unwrap_or_else(|| "byline".to_owned()),
             base_url,
+            base_url_given,
             tracking_params: raw.tracking_params,
             redact_params: raw.redact_params,
             store: StoreConfig {

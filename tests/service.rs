@@ -1,0 +1,114 @@
+//! Running byline the way self-hosters run services: help that explains
+//! the config, errors that say what to do, logs fit for journald, links
+//! that follow the address served.
+
+#[path = "support/serve.rs"]
+mod support_serve;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn byline(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_byline"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("byline runs")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn every_command_explains_its_config_and_a_missing_one_says_how_to_name_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for command in ["build", "check", "refresh", "serve", "ingest"] {
+        let help = byline(dir.path(), &[command, "--help"]);
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(
+            text.contains("--config") && text.contains("feeds.toml in the current folder"),
+            "{command} --help:\n{text}"
+        );
+    }
+    let missing = byline(dir.path(), &["check"]);
+    assert!(!missing.status.success());
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("feeds.toml") && err.contains("--config PATH"),
+        "{err}"
+    );
+    // Under --log-format json the fatal error is a JSON log line too.
+    let json = byline(dir.path(), &["--log-format", "json", "check"]);
+    let line = String::from_utf8_lossy(&json.stderr);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("a JSON line");
+    assert_eq!(v["level"], "ERROR", "{line}");
+    assert!(
+        v["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--config")),
+        "{line}"
+    );
+}
+
+#[test]
+fn logs_into_a_file_have_no_colour_and_v_stays_on_byline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        format!(
+            "[[source]]\nname = \"nk\"\nkind = \"html\"\n\
+             inputs = [{{ file = \"{}\", url = \"https://www.nknews.org/category/news/\" }}]\n\
+             [source.html]\nengine = \"dom\"\nitem = \"article.nk-card\"\ntitle = \".nk-card__title a\"\n",
+            fixture("html/nknews-latest-p1.html")
+        ),
+    )
+    .expect("config");
+    let out = byline(dir.path(), &["-v", "check"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a redirected log:\n{err}"
+    );
+    assert!(
+        !err.contains("html5ever"),
+        "-v shows parser internals:\n{err}"
+    );
+    assert!(err.contains("byline::read"), "{err}");
+}
+
+#[test]
+fn without_base_url_serve_links_to_where_it_listens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        format!(
+            "[server]\nrefresh_interval_secs = 0\n[[source]]\nname = \"dump\"\nkind = \"text\"\ninputs = [\"{}\"]\n",
+            fixture("text/nknews-2021-03-04.txt")
+        ),
+    )
+    .expect("config");
+    let server = support_serve::serve(dir.path(), &[], "info");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let feed = rt.block_on(async {
+        reqwest::get(format!("{}/feed.atom", server.root))
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body")
+    });
+    assert!(
+        feed.contains(&format!("href=\"{}/feed.atom\" rel=\"self\"", server.root)),
+        "self link at {}:\n{feed}",
+        server.root
+    );
+    assert!(!feed.contains(":8080/"), "{feed}");
+}
