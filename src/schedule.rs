@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
@@ -35,7 +35,12 @@ pub struct Scheduler {
     damage: Arc<Mutex<Option<String>>>,
     /// Each source's failures in a row, by index, for its next delay.
     backoff: Arc<Mutex<HashMap<usize, Backoff>>>,
+    /// What the store remembered at start-up, by source: last success, and
+    /// last error with its time.
+    seed: Arc<Mutex<Seed>>,
 }
+
+type Seed = HashMap<String, (Option<DateTime<Utc>>, Option<(String, DateTime<Utc>)>)>;
 
 /// How a source's refreshes have been failing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -86,11 +91,28 @@ impl Scheduler {
             statuses: Arc::new(Mutex::new(BTreeMap::new())),
             damage: Arc::new(Mutex::new(None)),
             backoff: Arc::new(Mutex::new(HashMap::new())),
+            seed: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Refresh every source once (all at once), then publish.
+    /// Refresh every source once (all at once), then publish. What the store
+    /// remembers of earlier runs (last success, last error) seeds each
+    /// source's status, so `/healthz` does not forget them on a restart.
     pub async fn refresh_all(&self) {
+        let store = self.store.clone();
+        if let Ok(Ok(states)) = tokio::task::spawn_blocking(move || store.fetch_states(None)).await
+        {
+            let mut seed = self.seed.lock().await;
+            for s in states {
+                let entry = seed.entry(s.source.clone()).or_default();
+                entry.0 = entry.0.max(s.last_success);
+                if let (Some(error), Some(at)) = (s.last_error, s.last_error_at)
+                    && entry.1.as_ref().is_none_or(|(_, t)| *t < at)
+                {
+                    entry.1 = Some((error, at));
+                }
+            }
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..self.config.sources.len() {
             let this = self.clone();
@@ -142,7 +164,18 @@ impl Scheduler {
                 Backoff::default()
             };
         }
-        let status = SourceStatus::of(&outcome, now);
+        let mut status = SourceStatus::of(&outcome, now);
+        if let Some((ok_at, error)) = self.seed.lock().await.get(&source.name) {
+            if status.last_ok_at.is_none() {
+                status.last_ok_at = *ok_at;
+            }
+            if status.last_error.is_none()
+                && let Some((e, at)) = error
+            {
+                status.last_error = Some(e.clone());
+                status.last_error_at = Some(*at);
+            }
+        }
         let status_changed = {
             let mut statuses = self.statuses.lock().await;
             let before = statuses.get(&source.name).map(|s| s.errors.clone());

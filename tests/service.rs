@@ -112,3 +112,45 @@ fn without_base_url_serve_links_to_where_it_listens() {
     );
     assert!(!feed.contains(":8080/"), "{feed}");
 }
+
+#[test]
+fn healthz_remembers_the_last_success_across_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("page.txt");
+    std::fs::copy(fixture("text/nknews-2021-03-04.txt"), &page).expect("page");
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[server]\nrefresh_interval_secs = 0\n[[source]]\nname = \"dump\"\nkind = \"text\"\ninputs = [\"page.txt\"]\n",
+    )
+    .expect("config");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let health = |root: &str| -> serde_json::Value {
+        rt.block_on(async {
+            let body = reqwest::get(format!("{root}/healthz"))
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body");
+            serde_json::from_str(&body).expect("JSON")
+        })
+    };
+    let first = support_serve::serve(dir.path(), &[], "info");
+    let ok_at = health(&first.root)["sources"][0]["last_ok_at"].clone();
+    assert!(ok_at.is_string(), "{ok_at}");
+    drop(first);
+    // The page is gone: this start's read fails, the last success stays known.
+    std::fs::remove_file(&page).expect("remove");
+    let second = support_serve::serve(dir.path(), &[], "info");
+    let h = health(&second.root);
+    let source = &h["sources"][0];
+    assert!(
+        !source["errors"].as_array().expect("errors").is_empty(),
+        "{h}"
+    );
+    assert!(
+        source["last_ok_at"].is_string(),
+        "forgot the last success: {h}"
+    );
+    assert_eq!(h["items"], 10, "the stored stories are served: {h}");
+}
