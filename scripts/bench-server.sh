@@ -2,8 +2,9 @@
 # Benchmark `byline serve` against nginx serving the same bytes as a static
 # file (not a test: it prints figures for docs/PERFORMANCE.md).
 #
-# - Generates a store-less site of AUTHORS authors and ITEMS items
-#   (examples/gen_bench_feed.rs: JSON Feed files read by one `feed` source).
+# - Generates a site of AUTHORS authors and ITEMS items (examples/
+#   gen_bench_feed.rs: JSON Feed files read by one `feed` source, which
+#   `serve` refreshes into a new store at start-up; feeds show max_items).
 # - Starts the release binary pinned to CPU 0 (taskset -c 0), access log off.
 # - Saves the per-author feed of 50 items it serves; nginx (one worker, also
 #   on CPU 0, access log off, sendfile) serves that file.
@@ -49,7 +50,7 @@ trap cleanup EXIT
 # --- byline ---------------------------------------------------------------
 started=$(date +%s.%N)
 : >"$work/byline.log"
-RUST_LOG="info,byline::access=off,byline::pipeline=warn" NO_COLOR=1 \
+RUST_LOG="info,byline::access=off,byline::read=warn" NO_COLOR=1 \
   taskset -c 0 "$bin" serve --config "$work/site/feeds.toml" --listen 127.0.0.1:0 \
   2>"$work/byline.log" &
 byline_pid=$!

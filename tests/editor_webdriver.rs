@@ -263,25 +263,7 @@ fn a_person_finds_picks_edits_and_copies_a_block() {
     });
 
     // 4. The copied block reads, through byline check, to the items shown.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("feeds.toml");
-    std::fs::write(&config, &block).expect("config");
-    let out = Command::new(env!("CARGO_BIN_EXE_byline"))
-        .args(["check", "--json", "-c", &config.display().to_string()])
-        .output()
-        .expect("byline runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let titles: Vec<&str> = v[0]["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["title"].as_str())
-        .collect();
+    let titles = common::check_titles(&block);
     assert_eq!(
         titles,
         [

@@ -13,7 +13,6 @@ use std::process::Command;
 use byline::config::IpRange;
 use byline::suggest::fetch::GuardOptions;
 use http_server::{Reply, TestServer};
-use serde_json::Value;
 
 /// The page as headless Chromium renders it.
 fn chromium(url: &str) -> String {
@@ -150,25 +149,7 @@ fn pick_edit_and_copy_in_a_real_browser() {
     );
 
     // 5. ...and byline check reads it to the items the editor showed.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("feeds.toml");
-    std::fs::write(&config, &block).expect("config");
-    let out = Command::new(env!("CARGO_BIN_EXE_byline"))
-        .args(["check", "--json", "-c", &config.display().to_string()])
-        .output()
-        .expect("byline runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let titles: Vec<&str> = v[0]["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["title"].as_str())
-        .collect();
+    let titles = common::check_titles(&block);
     assert_eq!(
         titles,
         [

@@ -151,3 +151,27 @@ pub fn stream(edition: &byline::views::Edition) -> Vec<Item> {
         .map(|v| v.items)
         .unwrap_or_default()
 }
+
+/// The titles `byline check --json` reads from a config holding `block`:
+/// what a suggested or edited block really gives.
+pub fn check_titles(block: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, block).expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_byline"))
+        .args(["check", "--json", "-c", &config.display().to_string()])
+        .output()
+        .expect("byline runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    v[0]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["title"].as_str().map(str::to_owned))
+        .collect()
+}

@@ -1,271 +1,24 @@
-//! The `byline` command line: parses arguments and wires the pipeline
-//! together. No logic of its own lives here.
+//! The commands: each reads the checked config, runs its part of the
+//! pipeline, and says how it went; wiring only.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
 use tracing::{error, info};
 
+use super::print::{print_outcome, print_table};
 use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::output;
-use crate::read::{self, Read};
+use crate::read;
 use crate::refresh::{self, RefreshOutcome};
 use crate::schedule::Scheduler;
 use crate::server::{self, Published};
 use crate::site;
 use crate::store::Store;
 use crate::views::Edition;
-
-/// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
-#[derive(Debug, Parser)]
-#[command(name = "byline", version, about, long_about = None)]
-struct Cli {
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    /// More logging (-v: debug, -vv: trace). RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// The store file, overriding `[store] path` of the config.
-    #[arg(long, global = true, env = "BYLINE_STORE", value_name = "PATH")]
-    store: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Refresh every source into the store, then write the site from the store.
-    ///
-    /// Every feed, page and OPML list goes to a folder, each file replaced
-    /// atomically; files of views that no longer exist are removed (only
-    /// files byline wrote). A source that fails keeps its stored stories in
-    /// every feed; the exit code is then 2, for cron.
-    Build {
-        /// The config file (default: feeds.toml in the current folder);
-        /// relative paths in it resolve against its folder.
-        #[arg(short, long, default_value = "feeds.toml")]
-        config: PathBuf,
-        /// Folder to write the site into (created if missing).
-        #[arg(short, long, default_value = "out")]
-        out: PathBuf,
-    },
-    /// Read source(s) once and show what each yields: items, then warnings.
-    ///
-    /// Reads through the same page loop as every command, but writes
-    /// nothing. Exits non-zero when a source yields no items, cannot be
-    /// read, or a field (such as the date) fills for no item.
-    Check {
-        /// Only this source (default: all).
-        source: Option<String>,
-        /// The config file (default: feeds.toml in the current folder);
-        /// relative paths in it resolve against its folder.
-        #[arg(short, long, default_value = "feeds.toml")]
-        config: PathBuf,
-        /// Print the items as JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Refresh source(s) into the store once, then exit (for cron).
-    ///
-    /// Fetches conditionally, stores new and edited items, keeps what rolled
-    /// off the listings, records each fetch. Exits 2 when a source failed.
-    Refresh {
-        /// Only this source (default: all).
-        source: Option<String>,
-        /// The config file (default: feeds.toml in the current folder);
-        /// relative paths in it resolve against its folder.
-        #[arg(short, long, default_value = "feeds.toml")]
-        config: PathBuf,
-        /// Sources refreshed at once (requests per host stay limited).
-        #[arg(long, default_value_t = 8)]
-        jobs: usize,
-    },
-    /// Import saved pages (such as text dumps) of a source into the store.
-    Ingest {
-        /// The source whose adapter reads the files.
-        #[arg(long)]
-        source: String,
-        /// Saved pages, read in order as one listing.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The config file (default: feeds.toml in the current folder);
-        /// relative paths in it resolve against its folder.
-        #[arg(short, long, default_value = "feeds.toml")]
-        config: PathBuf,
-        /// The url the pages were saved from (default: the source's first url).
-        #[arg(long)]
-        url: Option<url::Url>,
-        /// The day the pages were saved (YYYY-MM-DD), if they do not say.
-        #[arg(long)]
-        captured: Option<chrono::NaiveDate>,
-    },
-    /// Find the listing on a page and print a checked [[source]] block for it.
-    Suggest {
-        /// The page: an http(s) url, or the path of a saved page.
-        #[arg(required_unless_present = "editor")]
-        target: Option<String>,
-        /// For a saved page: the url it was saved from.
-        #[arg(long)]
-        url: Option<url::Url>,
-        /// Also list every candidate, ranked, with why it scored as it did.
-        #[arg(long)]
-        all: bool,
-        /// Serve the source editor page on this loopback address (e.g. 127.0.0.1:8081).
-        #[arg(long, value_name = "ADDR")]
-        editor: Option<std::net::SocketAddr>,
-        /// Addresses or CIDR blocks the fetch may reach although not public.
-        #[arg(long, value_parser = crate::suggest::allow_arg)]
-        allow: Vec<crate::config::IpRange>,
-        /// A config whose `[suggest] allow` ranges and `user_agent` apply.
-        #[arg(short, long)]
-        config: Option<PathBuf>,
-    },
-    /// Serve every feed, page and OPML list over HTTP, from the store.
-    ///
-    /// Refreshes every source into the store at start-up and then every
-    /// `[server] refresh_interval_secs` (default 1800; 0: only at start-up).
-    /// Logs `listening on http://ADDR/` once bound; stops on Ctrl-C or SIGTERM.
-    Serve {
-        /// The config file (default: feeds.toml in the current folder);
-        /// relative paths in it resolve against its folder.
-        #[arg(short, long, default_value = "feeds.toml")]
-        config: PathBuf,
-        /// Address to listen on, overriding `[server] listen` (port 0: any free port).
-        #[arg(short, long)]
-        listen: Option<std::net::SocketAddr>,
-    },
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let log_format = cli.log_format;
-    init_logging(cli.log_format, cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("byline: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let store = cli.store;
-    let result = runtime.block_on(async {
-        let load = |path: &Path| -> Result<Config, String> {
-            let mut config = Config::load(path).map_err(|e| {
-                if path.exists() {
-                    e.to_string()
-                } else {
-                    format!(
-                        "{e} (byline reads feeds.toml in the current folder; name another with --config PATH)"
-                    )
-                }
-            })?;
-            crate::urls::add_sensitive_params(&config.redact_params);
-            if let Some(s) = &store {
-                config.store.path.clone_from(s);
-            }
-            Ok(config)
-        };
-        match cli.command {
-            Command::Build { config, out } => build(load(&config)?, &config, &out).await,
-            Command::Check {
-                source,
-                config,
-                json,
-            } => check(load(&config)?, &config, source.as_deref(), json).await,
-            Command::Refresh {
-                source,
-                config,
-                jobs,
-            } => refresh(load(&config)?, &config, source.as_deref(), jobs).await,
-            Command::Ingest {
-                source,
-                files,
-                config,
-                url,
-                captured,
-            } => {
-                ingest(
-                    load(&config)?,
-                    &config,
-                    &source,
-                    &files,
-                    url.as_ref(),
-                    captured,
-                )
-                .await
-            }
-            Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
-            Command::Suggest {
-                target,
-                url,
-                all,
-                editor,
-                allow,
-                config,
-            } => {
-                crate::suggest::run(crate::suggest::Request {
-                    target: target.unwrap_or_default(),
-                    url,
-                    all,
-                    editor,
-                    allow,
-                    config,
-                })
-                .await
-            }
-        }
-    });
-    match result {
-        Ok(code) => code,
-        Err(message) => {
-            // The one exit path for errors, in the format the logs use.
-            match log_format {
-                LogFormat::Text => eprintln!("byline: {message}"),
-                LogFormat::Json => error!(fatal = true, "{message}"),
-            }
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn init_logging(format: LogFormat, verbose: u8) {
-    // -v and -vv say more about byline, not about the HTML parser's
-    // internals; RUST_LOG can still ask for anything.
-    let default = match verbose {
-        // The access log is a deliberate choice (RUST_LOG): see docs/CONFIG.md.
-        0 => "info,byline::access=off",
-        1 => "info,byline=debug",
-        _ => "info,byline=trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colours only for a person at a terminal: not into journald or files.
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
 
 fn fetcher(config: &Config) -> Result<Fetcher, String> {
     fetcher_within(config, std::time::Duration::ZERO)
@@ -337,7 +90,7 @@ async fn refresh_named(
     Ok(outcomes.into_iter().map(|(_, o)| o).collect())
 }
 
-async fn build(config: Config, _path: &Path, out: &Path) -> Result<ExitCode, String> {
+pub(super) async fn build(config: Config, _path: &Path, out: &Path) -> Result<ExitCode, String> {
     let config = Arc::new(config);
     let store = open_store(&config).await?;
     let names = config.sources.iter().map(|s| s.name.clone()).collect();
@@ -386,7 +139,7 @@ fn report(outcomes: &[RefreshOutcome]) -> usize {
     outcomes.iter().filter(|o| o.failed()).count()
 }
 
-async fn serve(
+pub(super) async fn serve(
     config: Config,
     config_path: &Path,
     listen: Option<std::net::SocketAddr>,
@@ -475,7 +228,7 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(
+pub(super) async fn check(
     config: Config,
     config_path: &Path,
     only: Option<&str>,
@@ -520,70 +273,6 @@ async fn check(
     })
 }
 
-fn print_table(out: &mut impl Write, read: &Read, problems: &[String]) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "== source {} — {} items from {} page(s)",
-        read.source,
-        read.items.len(),
-        read.pages_read()
-    )?;
-    for (n, item) in read.items.iter().enumerate() {
-        let names = |v: Vec<&str>| {
-            if v.is_empty() {
-                "-".to_owned()
-            } else {
-                v.join(", ")
-            }
-        };
-        writeln!(out, "{:>3}. {}", n + 1, item.title)?;
-        writeln!(
-            out,
-            "     url:       {}",
-            item.url.as_deref().unwrap_or("-")
-        )?;
-        writeln!(
-            out,
-            "     published: {}",
-            item.published
-                .map_or("- (no date)".to_owned(), |p| p.to_display())
-        )?;
-        writeln!(
-            out,
-            "     authors:   {}",
-            names(item.authors.iter().map(|a| a.name.as_str()).collect())
-        )?;
-        writeln!(
-            out,
-            "     tags:      {}",
-            names(item.tags.iter().map(|t| t.name.as_str()).collect())
-        )?;
-        writeln!(
-            out,
-            "     image:     {}",
-            item.image.as_deref().unwrap_or("-")
-        )?;
-        writeln!(
-            out,
-            "     summary:   {}",
-            item.summary.as_deref().unwrap_or("-")
-        )?;
-    }
-    if read.items.is_empty() {
-        writeln!(out, "     (no items)")?;
-    }
-    for w in &read.warnings {
-        writeln!(out, "  warning: {w}")?;
-    }
-    for e in read.errors() {
-        writeln!(out, "  error ({}): {e}", e.stage.name())?;
-    }
-    for p in problems {
-        writeln!(out, "  error: {p}")?;
-    }
-    writeln!(out)
-}
-
 /// The sources `only` names (all when `None`), or an error listing the names.
 fn pick<'a>(
     config: &'a Config,
@@ -615,7 +304,7 @@ async fn open_store(config: &Config) -> Result<Store, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn refresh(
+pub(super) async fn refresh(
     config: Config,
     config_path: &Path,
     only: Option<&str>,
@@ -645,7 +334,7 @@ async fn refresh(
     })
 }
 
-async fn ingest(
+pub(super) async fn ingest(
     config: Config,
     config_path: &Path,
     source: &str,
@@ -667,27 +356,4 @@ async fn ingest(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn print_outcome(out: &mut impl Write, o: &RefreshOutcome) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{}: {} page(s) read, {} not modified; {} new, {} updated, {} unchanged, {} removed; {} warning(s), {} error(s)",
-        o.source,
-        o.pages,
-        o.not_modified,
-        o.stats.new,
-        o.stats.updated,
-        o.stats.unchanged,
-        o.removed,
-        o.warnings.len(),
-        o.errors.len()
-    )?;
-    for w in &o.warnings {
-        writeln!(out, "  warning: {w}")?;
-    }
-    for e in &o.errors {
-        writeln!(out, "  error: {e}")?;
-    }
-    Ok(())
 }
