@@ -26,6 +26,8 @@ started=$(date +%s.%N)
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.2; done
+# It serves the store at once; the figures are taken after the first refresh.
+while curl -s "http://127.0.0.1:$port/healthz" | grep -q '"starting"'; do sleep 0.2; done
 ready=$(date +%s.%N)
 sleep 1
 rss_ready=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")

@@ -62,6 +62,11 @@ for _ in $(seq 1 1200); do
   sleep 0.1
 done
 [ -n "$addr" ] || { echo "bench: byline did not start" >&2; exit 1; }
+# It serves the store at once; wait for the first refresh to end.
+for _ in $(seq 1 6000); do
+  curl -s "http://$addr/healthz" | grep -q '"starting"' || break
+  sleep 0.1
+done
 ready=$(date +%s.%N)
 path=/authors/bench-target.atom
 mkdir -p "$work/static/authors"

@@ -62,6 +62,11 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$addr" ] || fail "byline serve did not say where it listens"
+# It serves the store at once; wait for the first refresh to end.
+for _ in $(seq 1 600); do
+  curl -s "http://$addr/healthz" | grep -q '"starting"' || break
+  sleep 0.1
+done
 
 mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
 user_line=""

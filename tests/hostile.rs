@@ -215,6 +215,7 @@ fn secrets_in_source_urls_are_never_shown() {
             break format!("http://{}", rest.trim_end().trim_end_matches('/'));
         }
     };
+    support_serve::wait_ready(&root);
     let client = reqwest::Client::new();
     for path in ["/", "/healthz", "/metrics", "/sources/private.html"] {
         let body = rt.block_on(async {

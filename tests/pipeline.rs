@@ -130,6 +130,7 @@ fn roll_off_is_kept_and_build_and_serve_publish_the_same_bytes() {
         .spawn()
         .expect("serve");
     let root = support_serve::listening(&mut child);
+    support_serve::wait_ready(&root);
     let client = reqwest::Client::new();
     let files = snapshot(&out);
     let mut compared = 0;

@@ -15,6 +15,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 /// Fixture helpers, as in `tests/common` (kept here so this file stands alone).
+#[path = "support/serve.rs"]
+mod support_serve;
 mod common {
     use std::path::{Path, PathBuf};
 
@@ -127,9 +129,11 @@ tags = ["{tag}"]
                 );
             }
         };
+        let root = format!("http://{addr}");
+        support_serve::wait_ready(&root);
         Server {
             child,
-            root: format!("http://{addr}"),
+            root,
             addr,
             log,
             _dir: dir,

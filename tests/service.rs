@@ -154,3 +154,69 @@ fn healthz_remembers_the_last_success_across_a_restart() {
     );
     assert_eq!(h["items"], 10, "the stored stories are served: {h}");
 }
+
+#[path = "support/http_server.rs"]
+mod http_server;
+
+/// A restart serves what the store holds at once: while the first refresh
+/// waits on a slow site, feeds answer and `/healthz` says "starting".
+#[test]
+fn a_restart_serves_the_store_while_the_first_refresh_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("page.txt");
+    std::fs::copy(fixture("text/nknews-2021-03-04.txt"), &page).expect("page");
+    let write = |input: &str| {
+        std::fs::write(
+            dir.path().join("feeds.toml"),
+            format!(
+                "[server]\nrefresh_interval_secs = 8\n[[source]]\nname = \"dump\"\nkind = \"text\"\ninputs = [\"{input}\"]\n"
+            ),
+        )
+        .expect("config")
+    };
+    write("page.txt");
+    drop(support_serve::serve(dir.path(), &[], "info"));
+    // Now the source is a site that does not answer for 8 s.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(http_server::TestServer::start());
+    upstream.set("/slow", http_server::Reply::Hang);
+    write(&upstream.url("/slow"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let root = support_serve::listening(&mut child);
+    let started = std::time::Instant::now();
+    let (health, feed) = rt.block_on(async {
+        let get = |path: &str| {
+            let url = format!("{root}{path}");
+            async move {
+                let r = reqwest::get(url).await.expect("get");
+                (r.status().as_u16(), r.text().await.expect("body"))
+            }
+        };
+        (get("/healthz").await, get("/feed.json").await)
+    });
+    let waited = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        waited < std::time::Duration::from_secs(4),
+        "answered after {waited:?}"
+    );
+    assert_eq!(health.0, 200, "{}", health.1);
+    assert!(
+        health.1.contains("\"status\": \"starting\""),
+        "{}",
+        health.1
+    );
+    assert_eq!(feed.0, 200);
+    assert!(
+        feed.1.contains("Seoul to spend $8 million"),
+        "the stored stories are served: {}",
+        feed.1
+    );
+}

@@ -210,21 +210,30 @@ pub(super) async fn serve(
         });
     }
     let scheduler = Scheduler::new(config, store, fetcher, published.clone());
-    tokio::select! {
-        () = scheduler.refresh_all() => {}
-        _ = stopped.wait_for(|s| *s) => return Ok(ExitCode::SUCCESS),
-    }
+    // Serve what the store holds at once (a restart costs readers nothing),
+    // while the first refresh runs; /healthz says "starting" until it ends.
+    scheduler.publish().await;
+    let mut until_stopped = stopped.clone();
+    let serving = tokio::spawn(server::serve(listener, published.clone(), async move {
+        let _ = until_stopped.wait_for(|s| *s).await;
+    }));
     {
         let scheduler = scheduler.clone();
         tokio::spawn(async move { scheduler.check_store().await });
     }
-    if interval > 0 {
-        tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
+    tokio::select! {
+        () = scheduler.refresh_all() => {
+            published.set_started();
+            info!("first refresh done");
+            if interval > 0 {
+                tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
+            }
+        }
+        _ = stopped.wait_for(|s| *s) => {}
     }
-    let shutdown = async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    };
-    server::serve(listener, published, shutdown).await;
+    if let Err(e) = serving.await {
+        return Err(format!("the server stopped: {e}"));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -126,7 +126,8 @@ enum Command {
     },
     /// Serve every feed, page and OPML list over HTTP, from the store.
     ///
-    /// Refreshes every source into the store at start-up and then every
+    /// Serves what the store holds at once, refreshes every source into it
+    /// (`/healthz` says "starting" until that ends), then again every
     /// `[server] refresh_interval_secs` (default 1800; 0: only at start-up).
     /// Logs `listening on http://ADDR/` once bound; stops on Ctrl-C or SIGTERM.
     Serve {

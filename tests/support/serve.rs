@@ -33,7 +33,8 @@ pub fn serve(dir: &std::path::Path, args: &[&std::ffi::OsStr], rust_log: &str) -
     start(cmd)
 }
 
-/// Start `cmd` (a `byline serve`) and wait for it to listen.
+/// Start `cmd` (a `byline serve`), wait for it to listen and for its first
+/// refresh to end (it serves the store meanwhile, `/healthz` "starting").
 pub fn start(mut cmd: Command) -> Serve {
     let mut child = cmd
         .stdout(Stdio::null())
@@ -41,7 +42,29 @@ pub fn start(mut cmd: Command) -> Serve {
         .spawn()
         .expect("byline runs");
     let root = listening(&mut child);
+    wait_ready(&root);
     Serve { child, root }
+}
+
+/// Poll `/healthz` of `root` (`http://ADDR`) until it is no longer
+/// "starting", at most 60 s.
+pub fn wait_ready(root: &str) {
+    use std::io::{Read, Write};
+    let addr = root.trim_start_matches("http://");
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1") && !answer.contains("\"starting\"") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{root} still starting after 60 s");
 }
 
 /// The `http://ADDR` a starting `byline serve` listens on.

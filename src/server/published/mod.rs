@@ -43,6 +43,8 @@ pub struct Published {
     current: RwLock<Arc<Snapshot>>,
     /// Why the store cannot be trusted, if it cannot: `/healthz` fails.
     store_problem: RwLock<Option<String>>,
+    /// True until the first refresh after start-up has ended.
+    starting: std::sync::atomic::AtomicBool,
 }
 
 impl Published {
@@ -60,6 +62,7 @@ impl Published {
             cache_control,
             current: RwLock::new(Arc::new(empty)),
             store_problem: RwLock::new(None),
+            starting: std::sync::atomic::AtomicBool::new(true),
             config,
         }
     }
@@ -108,6 +111,17 @@ impl Published {
         };
         drop((old, previous));
         release_free_memory();
+    }
+
+    /// The first refresh after start-up has ended.
+    pub fn set_started(&self) {
+        self.starting
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Is the first refresh after start-up still running?
+    pub fn is_starting(&self) -> bool {
+        self.starting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Say the store is damaged or unreadable (`Some(why)`), or fine again.

@@ -129,7 +129,11 @@ fn respond<B: hyper::body::Body>(
         Route::Doc { path, doc } => document(published, &snap, peer, req, &path, doc),
         Route::Health => (
             RouteClass::Health,
-            health(&snap, published.store_problem().as_deref()),
+            health(
+                &snap,
+                published.store_problem().as_deref(),
+                published.is_starting(),
+            ),
         ),
         Route::Metrics => {
             let mut r = Response::new(Full::new(Bytes::from(
@@ -417,6 +421,7 @@ fn not_found(
 
 #[derive(Serialize)]
 struct Health<'a> {
+    /// `starting` (the first refresh runs; the store's stories are served),
     /// `ok`, `degraded` (some source failed) or `failing` (every source
     /// failed, or the store cannot be read).
     status: &'a str,
@@ -429,10 +434,13 @@ struct Health<'a> {
 
 /// `/healthz`: per-source state as JSON; 503 when every source failed or
 /// the store is damaged.
-fn health(snap: &Snapshot, store: Option<&str>) -> Response<Body> {
+fn health(snap: &Snapshot, store: Option<&str>, starting: bool) -> Response<Body> {
     let failed = snap.sources.iter().filter(|s| !s.healthy()).count();
     let status = if store.is_some() {
         "failing"
+    } else if starting {
+        // Serving what the store holds while the first refresh runs.
+        "starting"
     } else if failed == 0 {
         "ok"
     } else if failed == snap.sources.len() {
@@ -449,7 +457,8 @@ fn health(snap: &Snapshot, store: Option<&str>) -> Response<Body> {
     };
     let body = serde_json::to_vec_pretty(&report).unwrap_or_default();
     let mut r = Response::new(Full::new(Bytes::from(body)));
-    if status == "failing" {
+    // Starting with nothing to serve yet is not ready either.
+    if status == "failing" || (status == "starting" && snap.edition.stories.is_empty()) {
         *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     }
     let h = r.headers_mut();
