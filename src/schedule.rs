@@ -118,8 +118,17 @@ impl Scheduler {
             let this = self.clone();
             tasks.spawn(async move { this.tick(n, false).await });
         }
-        while tasks.join_next().await.is_some() {}
-        self.publish().await;
+        let mut changed = false;
+        while let Some(done) = tasks.join_next().await {
+            changed |= done.unwrap_or(true);
+        }
+        // What is published already came from the store: read it again only
+        // if the refresh changed it (a restart usually does not).
+        if changed {
+            self.publish().await;
+        } else {
+            self.publish_statuses().await;
+        }
     }
 
     /// Run forever: every source ticks each `interval` (± 10 % jitter), or
@@ -140,9 +149,9 @@ impl Scheduler {
     }
 
     /// Refresh source `n`; publish when asked and something changed.
-    async fn tick(&self, n: usize, publish: bool) {
+    async fn tick(&self, n: usize, publish: bool) -> bool {
         let Some(source) = self.config.sources.get(n) else {
-            return;
+            return false;
         };
         let now = Utc::now();
         let outcome = refresh_source(&self.store, &self.config, source, &self.fetcher, now).await;
@@ -184,8 +193,32 @@ impl Scheduler {
         };
         self.published
             .count_not_modified(u64::from(outcome.not_modified));
-        if publish && (outcome.changed() || status_changed) {
+        if publish && outcome.changed() {
             self.publish().await;
+        } else if publish && status_changed {
+            self.publish_statuses().await;
+        }
+        outcome.changed()
+    }
+
+    /// The current statuses, in config order, as the index page and
+    /// /healthz list them.
+    async fn statuses(&self) -> Vec<SourceStatus> {
+        let by_name = self.statuses.lock().await;
+        self.config
+            .sources
+            .iter()
+            .filter_map(|s| by_name.get(&s.name).cloned())
+            .collect()
+    }
+
+    /// Publish the sources' state alone: the stories did not change.
+    async fn publish_statuses(&self) {
+        let statuses = self.statuses().await;
+        let published = self.published.clone();
+        let done = tokio::task::spawn_blocking(move || published.publish_statuses(statuses)).await;
+        if let Err(e) = done {
+            warn!(error = %e, "publishing failed");
         }
     }
 
@@ -210,15 +243,7 @@ impl Scheduler {
 
     /// Read the edition from the store and publish it with the current statuses.
     pub async fn publish(&self) {
-        // In config order, as the index page and /healthz list them.
-        let statuses: Vec<SourceStatus> = {
-            let by_name = self.statuses.lock().await;
-            self.config
-                .sources
-                .iter()
-                .filter_map(|s| by_name.get(&s.name).cloned())
-                .collect()
-        };
+        let statuses = self.statuses().await;
         let (config, store, published) = (
             self.config.clone(),
             self.store.clone(),

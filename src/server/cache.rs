@@ -32,6 +32,12 @@ pub(crate) struct DocCache {
 }
 
 impl DocCache {
+    /// Drop every entry (requests holding one keep it).
+    pub(crate) fn clear(&mut self) {
+        self.map = HashMap::new();
+        self.bytes = 0;
+    }
+
     pub(crate) fn new(budget: usize, max_entries: usize) -> Self {
         DocCache {
             map: HashMap::new(),

@@ -191,7 +191,9 @@ impl Store {
     /// is sound, `Ok(Some(what))` naming the damage (with what to do about
     /// it), `Err` when the check itself cannot run.
     pub fn quick_check(&self) -> Result<Option<String>, StoreError> {
-        let conn = self.read();
+        // Its own connection: the check reads the whole file, and must not
+        // hold the one feeds are read through while it does.
+        let conn = connect(&self.inner.path)?;
         let found: Result<Vec<String>, rusqlite::Error> = conn
             .prepare("PRAGMA quick_check")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());

@@ -80,20 +80,25 @@ impl Published {
             .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Publish new source states over the same edition: no feed is read or
+    /// rendered again, only the index page.
+    pub fn publish_statuses(&self, mut sources: Vec<SourceStatus>) {
+        let previous = self.snapshot();
+        keep_history(&previous, &mut sources);
+        let snapshot = previous.with_statuses(&self.site, sources);
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(snapshot);
+    }
+
     pub fn publish(&self, edition: Edition, mut sources: Vec<SourceStatus>) {
         let started = std::time::Instant::now();
         let previous = self.snapshot();
-        for status in &mut sources {
-            if let Some(old) = previous.sources.iter().find(|s| s.name == status.name) {
-                if status.last_error.is_none() {
-                    status.last_error.clone_from(&old.last_error);
-                    status.last_error_at = old.last_error_at;
-                }
-                if status.last_ok_at.is_none() {
-                    status.last_ok_at = old.last_ok_at;
-                }
-            }
-        }
+        // The old snapshot's documents are about to be replaced: let them go
+        // before the new ones are rendered, so a publish does not hold two
+        // caches at once (a request meanwhile renders what it misses).
+        previous.docs().clear();
+        previous.variants().clear();
+        keep_history(&previous, &mut sources);
         let snapshot = Snapshot::build(&self.config, &self.site, edition, sources);
         let warmed = snapshot.prewarm(self);
         info!(
@@ -145,6 +150,22 @@ impl Published {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// Sources' last error and last success carry over from `previous` where a
+/// new status has none.
+fn keep_history(previous: &Snapshot, sources: &mut [SourceStatus]) {
+    for status in sources {
+        if let Some(old) = previous.sources.iter().find(|s| s.name == status.name) {
+            if status.last_error.is_none() {
+                status.last_error.clone_from(&old.last_error);
+                status.last_error_at = old.last_error_at;
+            }
+            if status.last_ok_at.is_none() {
+                status.last_ok_at = old.last_ok_at;
+            }
+        }
     }
 }
 
@@ -231,19 +252,50 @@ pub(crate) enum Missing {
 pub(crate) struct Snapshot {
     /// The views (in edition order: all, authors, tags, sources, custom
     /// feeds) and their stories, packed.
-    pub(crate) edition: Edition,
-    by_key: HashMap<ViewKey, usize>,
+    pub(crate) edition: Arc<Edition>,
+    by_key: Arc<HashMap<ViewKey, usize>>,
     pub(crate) sources: Vec<SourceStatus>,
     pub(crate) published_at: DateTime<Utc>,
     /// The index and the OPML list: rendered once, at publish time, and
     /// never evicted.
     index: Arc<Entry>,
     opml: Arc<Entry>,
-    docs: Mutex<DocCache>,
+    /// Feeds and pages: shared by snapshots of one edition (they do not
+    /// show sources' state).
+    docs: Arc<Mutex<DocCache>>,
+    /// Narrowed documents and other origins' index pages.
     variants: Mutex<DocCache>,
+    budget: usize,
 }
 
 impl Snapshot {
+    /// This snapshot's edition and documents with new source states: only
+    /// the index page (which lists sources with problems) is rendered again.
+    fn with_statuses(&self, site: &Site, mut sources: Vec<SourceStatus>) -> Snapshot {
+        for status in &mut sources {
+            status.items_published = self
+                .by_key
+                .get(&ViewKey::Source(status.name.clone()))
+                .and_then(|&n| self.edition.views.get(n))
+                .map_or(0, |v| v.total);
+        }
+        let problems = problems(&sources);
+        let (index, _) = self
+            .edition
+            .with_headlines(|views| site::lists(views, site, &problems));
+        Snapshot {
+            edition: self.edition.clone(),
+            by_key: self.by_key.clone(),
+            sources,
+            published_at: self.published_at,
+            index: Arc::new(Entry::new(index)),
+            opml: self.opml.clone(),
+            docs: self.docs.clone(),
+            variants: Mutex::new(DocCache::new(self.budget / 4, MAX_VARIANTS)),
+            budget: self.budget,
+        }
+    }
+
     /// Keep `edition` and render its index and OPML list.
     fn build(
         config: &Config,
@@ -267,14 +319,15 @@ impl Snapshot {
         let problems = problems(&sources);
         let (index, opml) = edition.with_headlines(|views| site::lists(views, site, &problems));
         Snapshot {
-            edition,
+            edition: Arc::new(edition),
             index: Arc::new(Entry::new(index)),
             opml: Arc::new(Entry::new(opml)),
-            by_key,
+            by_key: Arc::new(by_key),
             sources,
             published_at: Utc::now(),
-            docs: Mutex::new(DocCache::new(budget, usize::MAX)),
+            docs: Arc::new(Mutex::new(DocCache::new(budget, usize::MAX))),
             variants: Mutex::new(DocCache::new(budget / 4, MAX_VARIANTS)),
+            budget,
         }
     }
 
