@@ -742,3 +742,28 @@ fn a_read_only_store_is_served_and_refreshes_report_failing() {
     );
     assert!(health.contains("\"failed_stage\": \"store\""), "{health}");
 }
+
+/// `suggest` (and so the editor) refuses a deeply nested page in moments,
+/// with the same check as the DOM engine.
+#[test]
+fn suggest_refuses_a_deeply_nested_page_in_moments() {
+    let _serial = timed();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("deep.html");
+    std::fs::write(&page, deep_page(100_000)).expect("page");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .arg("suggest")
+        .arg(&page)
+        .args(["--url", "https://deep.example/"])
+        .output()
+        .expect("byline runs");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nests elements"), "{err}");
+}

@@ -132,6 +132,18 @@ pub(crate) fn nesting_depth(html: &str, limit: usize) -> usize {
     deepest
 }
 
+/// `Err` naming the limit when `html` nests too deep for a DOM parse: the
+/// one check every DOM parse of fetched HTML makes first.
+pub(crate) fn dom_depth_ok(html: &str) -> Result<(), String> {
+    if nesting_depth(html, MAX_DOM_DEPTH) > MAX_DOM_DEPTH {
+        return Err(format!(
+            "the page nests elements more than {MAX_DOM_DEPTH} deep, more than the DOM engine reads \
+             (a broken or hostile page); page not read"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ pub mod feed;
 pub mod html;
 pub mod json;
 pub mod jsonld;
-mod layout;
+pub(crate) mod layout;
 pub mod text;
 
 use chrono::{DateTime, NaiveDate, Utc};

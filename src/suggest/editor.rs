@@ -220,7 +220,13 @@ async fn editor(q: &HashMap<String, String>, guard: &Guard) -> String {
         feeds: Vec::new(),
     };
     let now = Utc::now();
-    let ranked = rank::rank(&target, now);
+    let ranked = match rank::rank(&target, now) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = write!(out, "<p class=\"error\" id=\"error\">{}</p>", esc(&e));
+            return out;
+        }
+    };
     match q.get("pick").and_then(|p| p.parse::<usize>().ok()) {
         None => candidates(&mut out, given, &ranked),
         Some(i) => match ranked.get(i) {

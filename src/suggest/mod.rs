@@ -65,6 +65,9 @@ pub enum SuggestError {
     Target(String),
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
+    /// A page that cannot be read safely (nested too deep for the DOM).
+    #[error("{0}")]
+    Page(String),
     #[error(
         "{0}: no listing found: no linked feed, JSON-LD, microformats, framework JSON or repeated story cards (run with --all to see what was considered)"
     )]
@@ -276,7 +279,7 @@ pub(crate) fn suggest_page(
     all: bool,
     now: DateTime<Utc>,
 ) -> Result<Suggestion, SuggestError> {
-    let ranked = rank::rank(target, now);
+    let ranked = rank::rank(target, now).map_err(SuggestError::Page)?;
     let Some(best) = ranked.iter().find(|c| c.usable()) else {
         let mut text = String::new();
         if all {

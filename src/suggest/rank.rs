@@ -118,9 +118,11 @@ fn common_prefix(a: &str, b: &str) -> usize {
     a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
-/// Every candidate for `target`, best first.
-pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Vec<Candidate> {
+/// Every candidate for `target`, best first; `Err` for a page too deeply
+/// nested to parse (a hostile page must not stall the editor).
+pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Result<Vec<Candidate>, String> {
     let text = crate::adapters::decode::decode_html(target.bytes, target.content_type).text;
+    crate::adapters::layout::dom_depth_ok(&text)?;
     let doc = Html::parse_document(&text);
     let base = target.input.page_url();
     let name = block::source_name(&target.input);
@@ -158,7 +160,7 @@ pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Vec<Candidate> {
                 .cmp(&!b.usable())
                 .then(b.score.total_cmp(&a.score))
         });
-        return out;
+        return Ok(out);
     }
     feed_candidates(target, &doc, base, &name, now, &mut out);
 
@@ -230,7 +232,7 @@ pub(crate) fn rank(target: &Target<'_>, now: DateTime<Utc>) -> Vec<Candidate> {
         let key = |c: &Candidate| (!c.usable(), !covers(c), c.family);
         key(a).cmp(&key(b)).then(b.score.total_cmp(&a.score))
     });
-    out
+    Ok(out)
 }
 
 fn candidate(

@@ -190,14 +190,7 @@ pub fn read(
 fn run_engine(cfg: &HtmlConfig, text: &str, engine: Engine) -> Result<Extract, String> {
     match engine {
         Engine::Dom => {
-            let depth = super::layout::nesting_depth(text, super::layout::MAX_DOM_DEPTH);
-            if depth > super::layout::MAX_DOM_DEPTH {
-                return Err(format!(
-                    "the page nests elements more than {} deep, more than the DOM engine reads \
-                     (a broken or hostile page); page not read",
-                    super::layout::MAX_DOM_DEPTH
-                ));
-            }
+            super::layout::dom_depth_ok(text)?;
             dom::extract(cfg, text)
         }
         Engine::Streaming => stream::extract(cfg, text),
