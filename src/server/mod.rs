@@ -54,7 +54,9 @@ pub async fn serve(
     published: Arc<Published>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let server = &published.config.server;
+    // Listening settings are the start-up config's (a reload warns when they change).
+    let config = published.config();
+    let server = &config.server;
     let permits = Arc::new(Semaphore::new(server.max_connections));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -135,6 +137,40 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let local = listener.local_addr()?;
     info!("listening on http://{local}/");
     Ok(listener)
+}
+
+/// SIGHUP, the signal to read the config again: each `recv` completes on
+/// the next one. Installed when called, so from then on SIGHUP no longer
+/// ends the process. Never completes where there are no such signals.
+pub struct Reload(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Reload {
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.0
+            && s.recv().await.is_some()
+        {
+            info!("SIGHUP: reloading the config");
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+pub fn reload_signal() -> Reload {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(s) => Reload(Some(s)),
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGHUP; reload by restarting");
+                Reload(None)
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    Reload()
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
