@@ -544,6 +544,17 @@ async fn errors_explain_themselves() {
         text.is_empty() || text.starts_with("HTTP/1.1 431"),
         "expected 431 or a closed connection, got {text:?}"
     );
+    // So is one with more headers than hyper's limit of 100.
+    let many: String = (0..150).map(|n| format!("X-H{n}: v\r\n")).collect();
+    let answer = raw(
+        &s.addr,
+        format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "expected 431 or a closed connection, got {text:?}"
+    );
 
     for bad in ["limit=0", "limit=100000", "limit=ten"] {
         let r = get(&s.url(&format!("/feed.json?{bad}"))).await;

@@ -74,9 +74,10 @@ pub(super) async fn serve(
     // while the first refresh runs; /healthz says "starting" until it ends.
     scheduler.publish().await;
     let mut until_stopped = stopped.clone();
-    let serving = tokio::spawn(server::serve(listener, published.clone(), async move {
+    let serving = server::serve_on_own_thread(listener, published.clone(), async move {
         let _ = until_stopped.wait_for(|s| *s).await;
-    }));
+    })
+    .map_err(|e| format!("cannot start the server thread: {e}"))?;
     {
         let scheduler = scheduler.clone();
         tokio::spawn(async move { scheduler.check_store().await });
@@ -138,8 +139,8 @@ pub(super) async fn serve(
             loaded = next;
         }
     }
-    if let Err(e) = serving.await {
-        return Err(format!("the server stopped: {e}"));
+    if serving.await.is_err() {
+        return Err("the server thread stopped unexpectedly".into());
     }
     Ok(ExitCode::SUCCESS)
 }

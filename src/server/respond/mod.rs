@@ -254,33 +254,26 @@ fn send(
     vary: &'static str,
 ) -> Response<Body> {
     let wanted = negotiate(headers, entry);
-    let (coding, body, etag) = entry.representation(wanted);
-    let fresh = not_modified(headers, entry);
-    let mut r = Response::new(if fresh {
-        Full::new(Bytes::new())
-    } else {
-        Full::new(body.clone())
-    });
-    if fresh {
+    if not_modified(headers, entry) {
+        let (_, _, etag) = entry.representation(wanted);
+        let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
-    }
-    let h = r.headers_mut();
-    if !fresh {
-        h.insert(header::CONTENT_TYPE, entry.content_type.clone());
-        if let Some(c) = coding.header() {
-            h.insert(header::CONTENT_ENCODING, c);
+        let h = r.headers_mut();
+        h.insert(header::ETAG, etag.clone());
+        if let Some(lm) = &entry.last_modified_header {
+            h.insert(header::LAST_MODIFIED, lm.clone());
         }
+        h.insert(header::CACHE_CONTROL, settings.cache_control.clone());
+        h.insert(header::VARY, HeaderValue::from_static(vary));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        return r;
     }
-    h.insert(header::ETAG, etag.clone());
-    if let Some(lm) = &entry.last_modified_header {
-        h.insert(header::LAST_MODIFIED, lm.clone());
-    }
-    h.insert(header::CACHE_CONTROL, settings.cache_control.clone());
-    h.insert(header::VARY, HeaderValue::from_static(vary));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    let (_, body, _) = entry.representation(wanted);
+    let mut r = Response::new(Full::new(body.clone()));
+    *r.headers_mut() = entry.head(wanted, &settings.cache_control, vary);
     r
 }
 
