@@ -380,3 +380,41 @@ fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
     let (status, health) = get("/healthz");
     assert_eq!(status, 200, "{health}");
 }
+
+#[test]
+fn serve_on_a_busy_port_fails_at_once_before_reading_any_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An upstream that would hang a read: byline must not even connect.
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").expect("upstream");
+    upstream.set_nonblocking(true).expect("nonblocking");
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        format!(
+            "[[source]]\nname = \"slow\"\nkind = \"feed\"\ninputs = [\"http://{}/feed.xml\"]\n",
+            upstream.local_addr().expect("addr")
+        ),
+    )
+    .expect("config");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("busy");
+    let started = std::time::Instant::now();
+    let out = byline(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            &busy.local_addr().expect("addr").to_string(),
+        ],
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert!(
+        upstream.accept().is_err(),
+        "byline connected to a source before binding"
+    );
+}
