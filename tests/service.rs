@@ -103,6 +103,14 @@ fn logs_into_a_file_have_no_colour_and_v_stays_on_byline() {
         "-v shows parser internals:\n{err}"
     );
     assert!(err.contains("byline::read"), "{err}");
+    // -vvv opens the libraries' debug lines too.
+    let out = byline(dir.path(), &["-vvv", "check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("DEBUG") && !l.contains(" byline")),
+        "-vvv shows no library lines:\n{err}"
+    );
 }
 
 #[test]

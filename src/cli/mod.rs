@@ -22,7 +22,7 @@ struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
-    /// More logging (-v: debug, -vv: trace). RUST_LOG overrides.
+    /// More logging from byline (-v: debug, -vv: trace; -vvv: its libraries too, at debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// The store file, overriding `[store] path` of the config.
@@ -254,12 +254,14 @@ pub fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat, verbose: u8) {
     // -v and -vv say more about byline, not about the HTML parser's
-    // internals; RUST_LOG can still ask for anything.
+    // internals: dependencies stay at warn until -vvv; RUST_LOG can still
+    // ask for anything.
     let default = match verbose {
         // The access log is a deliberate choice (RUST_LOG): see docs/CONFIG.md.
-        0 => "info,byline::access=off",
-        1 => "info,byline=debug",
-        _ => "info,byline=trace",
+        0 => "warn,byline=info,byline::access=off",
+        1 => "warn,byline=debug",
+        2 => "warn,byline=trace",
+        _ => "debug,byline=trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
