@@ -6,11 +6,12 @@
 #   gen_bench_feed.rs: JSON Feed files read by one `feed` source, which
 #   `serve` refreshes into a new store at start-up; feeds show max_items).
 # - Starts the release binary pinned to CPU 0 (taskset -c 0), access log off.
-# - Saves the per-author feed of 50 items it serves; nginx (one worker, also
-#   on CPU 0, access log off, sendfile) serves that file.
+# - Saves the per-author feed of 50 items it serves, and its gzip bytes as
+#   the .gz beside it; two nginx (one worker each, also on CPU 0, access log
+#   off, sendfile, tcp_nopush, gzip_static; the second with open_file_cache)
+#   serve those files, checked with cmp to be the same bytes.
 # - wrk -t1 -c32 -d10s --latency on CPU 1 against each, identity and then
-#   gzip (nginx with gzip_static and the same .gz bytes), alternating, ROUNDS
-#   times (default 3); the medians are compared.
+#   gzip, alternating, ROUNDS times (default 3); the medians are compared.
 # - Reports requests/s, the server's CPU time per request (user + system of
 #   the process, from /proc/PID/stat, over each round: the figure that does
 #   not depend on wrk, which is often the limit), p99 latency, and byline's
@@ -40,10 +41,10 @@ gen="$target/release/examples/gen_bench_feed"
 
 work=$(mktemp -d)
 chmod 755 "$work"
-byline_pid=""; nginx_pid=""
+byline_pid=""; nginx_pids=()
 cleanup() {
   [ -n "$byline_pid" ] && kill "$byline_pid" 2>/dev/null && wait "$byline_pid" 2>/dev/null
-  [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+  for p in "${nginx_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,62 +78,74 @@ curl -sf "http://$addr$path" -o "$work/static$path"
 entries=$(grep -c '<entry>' "$work/static$path" || true)
 size=$(stat -c %s "$work/static$path")
 rss_loaded=$(awk '/VmRSS/ {print $2}' "/proc/$byline_pid/status")
-published=$(grep -o 'published items=.*' "$work/byline.log" | head -1 || true)
+published=$(grep -o 'published items=.*' "$work/byline.log" | tail -1 || true)
 
 # --- nginx, same bytes ----------------------------------------------------
-mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
 # gzip_static serves a .gz beside the file: the same bytes byline sends for gzip.
 curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path" -o "$work/static$path.gz"
 gz_size=$(stat -c %s "$work/static$path.gz")
-nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$work/nginx/nginx.conf" <<EOF
+# start_nginx NAME EXTRA: an nginx in $work/NAME serving $work/static, with
+# EXTRA http directives; sets NAME_url and NAME_worker (the worker's pid,
+# whose CPU time is nginx's: the master only waits).
+start_nginx() {
+  local name=$1 extra=$2 dir="$work/$1" port
+  mkdir -p "$dir/logs" "$dir/tmp"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$dir/nginx.conf" <<EOF
 $user_line
 worker_processes 1;
 daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   include /etc/nginx/mime.types;
-
   access_log off;
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
   keepalive_requests 1000000;
-  open_file_cache max=100 inactive=60s;
   gzip_static on;
-  client_body_temp_path $work/nginx/tmp;
-  proxy_temp_path $work/nginx/tmp;
-  fastcgi_temp_path $work/nginx/tmp;
-  uwsgi_temp_path $work/nginx/tmp;
-  scgi_temp_path $work/nginx/tmp;
+  $extra
+  client_body_temp_path $dir/tmp;
+  proxy_temp_path $dir/tmp;
+  fastcgi_temp_path $dir/tmp;
+  uwsgi_temp_path $dir/tmp;
+  scgi_temp_path $dir/tmp;
   server {
-    listen 127.0.0.1:$nginx_port;
+    listen 127.0.0.1:$port;
     root $work/static;
   }
 }
 EOF
-taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-nginx_url="http://127.0.0.1:$nginx_port$path"
-for _ in $(seq 1 100); do curl -sf "$nginx_url" -o /dev/null && break; sleep 0.05; done
-cmp <(curl -sf "$nginx_url") <(curl -sf "http://$addr$path") \
-  || { echo "bench: nginx and byline serve different bytes" >&2; exit 1; }
-cmp <(curl -sf -H 'Accept-Encoding: gzip' "$nginx_url") <(curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path") \
-  || { echo "bench: nginx and byline serve different gzip bytes" >&2; exit 1; }
-curl -sfI -H 'Accept-Encoding: gzip' "$nginx_url" | grep -qi '^content-encoding: gzip' \
-  || { echo "bench: nginx does not serve the .gz (gzip_static)" >&2; exit 1; }
-# nginx's CPU is its worker's (the master only waits); byline's is the whole process.
-nginx_worker=""
-for _ in $(seq 1 50); do
-  nginx_worker=$(pgrep -P "$nginx_pid" | head -1 || true)
-  [ -n "$nginx_worker" ] && break
-  sleep 0.05
-done
-[ -n "$nginx_worker" ] || { echo "bench: no nginx worker" >&2; exit 1; }
+  taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" &
+  nginx_pids+=("$!")
+  local url="http://127.0.0.1:$port$path" worker=""
+  for _ in $(seq 1 100); do curl -sf "$url" -o /dev/null && break; sleep 0.05; done
+  cmp <(curl -sf "$url") <(curl -sf "http://$addr$path") \
+    || { echo "bench: $name and byline serve different bytes" >&2; exit 1; }
+  cmp <(curl -sf -H 'Accept-Encoding: gzip' "$url") <(curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path") \
+    || { echo "bench: $name and byline serve different gzip bytes" >&2; exit 1; }
+  curl -sfI -H 'Accept-Encoding: gzip' "$url" | grep -qi '^content-encoding: gzip' \
+    || { echo "bench: $name does not serve the .gz (gzip_static)" >&2; exit 1; }
+  for _ in $(seq 1 50); do
+    worker=$(pgrep -P "${nginx_pids[-1]}" | head -1 || true)
+    [ -n "$worker" ] && break
+    sleep 0.05
+  done
+  [ -n "$worker" ] || { echo "bench: no $name worker" >&2; exit 1; }
+  printf -v "${name}_url" '%s' "$url"
+  printf -v "${name}_worker" '%s' "$worker"
+}
+# nginx as the issue measured it (a static server's usual set-up), and with
+# open_file_cache, which saves it the open/fstat/close of every request.
+start_nginx nginx ""
+start_nginx nginx_ofc "open_file_cache max=100 inactive=60s;"
+servers=(byline nginx nginx_ofc)
+byline_url="http://$addr$path"
+byline_worker=$byline_pid
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -161,13 +174,16 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm both (connection setup, page cache), then alternate rounds so that
 # load from other processes on the machine hits both alike.
-for url in "http://$addr$path" "$nginx_url"; do
-  taskset -c "$client_cpu" wrk -t1 -c32 -d2s "$url" >/dev/null 2>&1
+url_of() { local v="${1}_url"; echo "${!v}"; }
+pid_of() { local v="${1}_worker"; echo "${!v}"; }
+for server in "${servers[@]}"; do
+  taskset -c "$client_cpu" wrk -t1 -c32 -d2s "$(url_of "$server")" >/dev/null 2>&1
 done
 for round in $(seq 1 "$rounds"); do
   for coding in identity gzip; do
-    run byline "$byline_pid" "http://$addr$path" "$coding" "$round"
-    run nginx "$nginx_worker" "$nginx_url" "$coding" "$round"
+    for server in "${servers[@]}"; do
+      run "$server" "$(pid_of "$server")" "$(url_of "$server")" "$coding" "$round"
+    done
   done
 done
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$byline_pid/status")
@@ -177,6 +193,7 @@ echo
 echo "site: $items items, $authors authors; $path: $entries entries, $size bytes identity, $gz_size bytes gzip"
 echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (read, merge, publish): $published"
 echo "load average before the run: $load"
+echo "nginx: one worker, sendfile, tcp_nopush, gzip_static; nginx_ofc: the same with open_file_cache"
 echo "cpu: servers on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency; $rounds alternating rounds"
 echo "cpu per request: the server process's user + system time over the round (/proc/PID/stat) / requests"
 echo
@@ -184,13 +201,13 @@ echo "| round | coding | server | requests/s | server CPU us/request | p99 laten
 echo "|---|---|---|---|---|---|"
 cat "$work/rounds.md"
 echo
-echo "| coding | median of | byline | nginx | byline / nginx |"
-echo "|---|---|---|---|---|"
+echo "| coding | median of | byline | nginx | byline / nginx | nginx + open_file_cache | byline / that |"
+echo "|---|---|---|---|---|---|---|"
 for coding in identity gzip; do
   for m in rps cpu p99; do
-    b=$(median "$work/byline.$coding.$m"); n=$(median "$work/nginx.$coding.$m")
+    b=$(median "$work/byline.$coding.$m"); n=$(median "$work/nginx.$coding.$m"); o=$(median "$work/nginx_ofc.$coding.$m")
     case $m in rps) label="requests/s";; cpu) label="CPU us/request";; p99) label="p99 ms";; esac
-    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x |"
+    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x | $o | $(ratio "$b" "$o")x |"
   done
 done
 echo
