@@ -25,10 +25,14 @@ pub mod dates;
 pub mod config;
 // Bytes of an input.
 pub mod fetch;
+// What stands in front of a page instead of it: bot walls, error pages.
+pub mod wall;
 // Bytes -> copies.
 pub mod adapters;
 // The one page loop of a source.
 pub mod read;
+// A read against the source's own history: alarms.
+pub mod drift;
 // Identity and tag rules.
 pub mod rules;
 // Copies -> stories.

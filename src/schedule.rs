@@ -187,9 +187,11 @@ impl Scheduler {
         }
         let status_changed = {
             let mut statuses = self.statuses.lock().await;
-            let before = statuses.get(&source.name).map(|s| s.errors.clone());
+            let before = statuses
+                .get(&source.name)
+                .map(|s| (s.errors.clone(), s.alarms.clone()));
             statuses.insert(source.name.clone(), status);
-            before.as_deref() != Some(&outcome.messages()[..])
+            before != Some((outcome.messages(), outcome.alarms.clone()))
         };
         self.published
             .count_not_modified(u64::from(outcome.not_modified));

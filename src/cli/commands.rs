@@ -33,6 +33,7 @@ fn fetcher_within(config: &Config, deadline: std::time::Duration) -> Result<Fetc
         options.connect_timeout = options.connect_timeout.min(deadline);
     }
     // Special addresses only for hosts the config names as sources.
+    // The alarm webhook is named by the config too.
     let hosts: Vec<&str> = config
         .sources
         .iter()
@@ -41,6 +42,7 @@ fn fetcher_within(config: &Config, deadline: std::time::Duration) -> Result<Fetc
             crate::config::Location::Http(u) => u.host_str(),
             crate::config::Location::File(_) => None,
         })
+        .chain(config.alarm_webhook.as_ref().and_then(|u| u.host_str()))
         .collect();
     options.policy = crate::fetch::UrlPolicy::for_hosts(hosts);
     if let Some(ua) = &config.user_agent {

@@ -608,7 +608,12 @@ fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
     sources
         .iter()
         .filter(|s| !s.healthy())
-        .map(|s| (s.name.clone(), s.errors.join("; ")))
+        .map(|s| {
+            (
+                s.name.clone(),
+                format!("{}: {}", s.state, s.reasons().join("; ")),
+            )
+        })
         .collect()
 }
 

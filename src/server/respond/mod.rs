@@ -423,8 +423,8 @@ fn not_found(
 #[derive(Serialize)]
 struct Health<'a> {
     /// `starting` (the first refresh runs; the store's stories are served),
-    /// `ok`, `degraded` (some source failed) or `failing` (every source
-    /// failed, or the store cannot be read).
+    /// `ok`, `degraded` (some source failed or drifted) or `failing` (every
+    /// source failed, or the store cannot be read).
     status: &'a str,
     /// Why the store cannot be trusted (damaged, unreadable), if so.
     store: Option<&'a str>,
@@ -436,15 +436,17 @@ struct Health<'a> {
 /// `/healthz`: per-source state as JSON; 503 when every source failed or
 /// the store is damaged.
 fn health(snap: &Snapshot, store: Option<&str>, starting: bool) -> Response<Body> {
-    let failed = snap.sources.iter().filter(|s| !s.healthy()).count();
+    let unwell = snap.sources.iter().filter(|s| !s.healthy()).count();
+    // Drift alone (degraded) still serves: only failing sources can fail the whole.
+    let failing = snap.sources.iter().filter(|s| s.state == "failing").count();
     let status = if store.is_some() {
         "failing"
     } else if starting {
         // Serving what the store holds while the first refresh runs.
         "starting"
-    } else if failed == 0 {
+    } else if unwell == 0 {
         "ok"
-    } else if failed == snap.sources.len() {
+    } else if failing == snap.sources.len() {
         "failing"
     } else {
         "degraded"
