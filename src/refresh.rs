@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use tracing::{info, warn};
 use url::Url;
 
@@ -124,6 +124,8 @@ pub async fn refresh_source(
     out.held = held;
     if let Some((alarms, stats)) = judged {
         let name = source.name.clone();
+        // Stored times carry whole seconds, the status feed's too.
+        let now = now.with_nanosecond(0).unwrap_or(now);
         match blocking(store, move |s| {
             s.record_read(&name, &stats, now)?;
             s.set_alarms(&name, &alarms, now)

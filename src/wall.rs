@@ -146,14 +146,15 @@ pub fn of_empty(asked: &str, landed: Option<&Url>, body: &[u8]) -> Option<Wall> 
     if CONSENT_MARKERS.iter().any(|m| text.contains(m)) {
         return Some(bot("a consent wall".to_owned()));
     }
-    let title = title(&text)?;
-    let words: Vec<&str> = title
+    let title = title(body)?;
+    let lower = title.to_lowercase();
+    let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
     let says_error = ERROR_TITLES.iter().any(|e| {
         if e.contains(' ') {
-            title.contains(e)
+            lower.contains(e)
         } else {
             words.contains(e)
         }
@@ -187,18 +188,24 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The head of a body, as text (ASCII lower case keeps byte offsets, so a
+/// place found in it is the same place in [`head`]).
 fn lower_head(body: &[u8]) -> String {
-    let head = &body[..body.len().min(SCAN_BYTES)];
-    String::from_utf8_lossy(head).to_lowercase()
+    head(body).to_ascii_lowercase()
 }
 
-/// The text of the first `<title>` of a lower-cased page.
-fn title(text: &str) -> Option<String> {
-    let start = text.find("<title")?;
-    let rest = &text[start..];
-    let open = rest.find('>')? + 1;
-    let close = rest[open..].find("</title")?;
-    let t = rest[open..open + close].trim();
+fn head(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(SCAN_BYTES)]).into_owned()
+}
+
+/// The text of the first `<title>` of a page, as written.
+fn title(body: &[u8]) -> Option<String> {
+    let text = head(body);
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find("<title")?;
+    let open = start + lower[start..].find('>')? + 1;
+    let close = open + lower[open..].find("</title")?;
+    let t = text.get(open..close)?.trim();
     (!t.is_empty()).then(|| t.chars().take(120).collect())
 }
 
@@ -245,6 +252,7 @@ mod tests {
         )
         .expect("an error page");
         assert_eq!(w.kind, WallKind::ErrorPage);
+        assert!(w.reason.contains("Internal Server Error"), "{}", w.reason);
         let landed = Url::parse("http://x/account/login?next=/news").unwrap();
         let w = of_empty("http://x/news", Some(&landed), b"<form></form>").expect("a login wall");
         assert!(w.reason.contains("login"), "{}", w.reason);

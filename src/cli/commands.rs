@@ -20,7 +20,7 @@ use crate::site;
 use crate::store::Store;
 use crate::views::Edition;
 
-fn fetcher(config: &Config) -> Result<Fetcher, String> {
+pub(super) fn fetcher(config: &Config) -> Result<Fetcher, String> {
     fetcher_within(config, std::time::Duration::ZERO)
 }
 
@@ -285,7 +285,7 @@ pub(super) async fn check(
 }
 
 /// The sources `only` names (all when `None`), or an error listing the names.
-fn pick<'a>(
+pub(super) fn pick<'a>(
     config: &'a Config,
     config_path: &Path,
     only: Option<&str>,
@@ -307,7 +307,7 @@ fn pick<'a>(
     Ok(sources)
 }
 
-async fn open_store(config: &Config) -> Result<Store, String> {
+pub(super) async fn open_store(config: &Config) -> Result<Store, String> {
     let path = config.store.path.clone();
     tokio::task::spawn_blocking(move || Store::open(&path))
         .await

@@ -3,6 +3,7 @@
 
 mod commands;
 mod print;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,6 +140,21 @@ enum Command {
         #[arg(short, long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Print each source's state from the store: ok, degraded or failing.
+    ///
+    /// Degraded: the last read drifted from the source's history (fewer
+    /// cards, a field that stopped filling, pagination lost); failing: a
+    /// page failed (down, a bot wall, an error page, nothing on it). Exits 2
+    /// when any source is not ok, for cron and monitoring.
+    Status {
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Entry point of the binary.
@@ -204,6 +220,7 @@ pub fn main() -> ExitCode {
                 .await
             }
             Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
+            Command::Status { config, json } => status::status(load(&config)?, json).await,
             Command::Suggest {
                 target,
                 url,

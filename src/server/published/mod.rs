@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::model::{Item, slugify};
 use crate::render::{self, Format, Site};
 use crate::site::{self, Document};
+use crate::store::AlarmEvent;
 use crate::views::{Edition, View, ViewEntry, ViewKey};
 
 use super::cache::{DocCache, Effort, Entry};
@@ -45,7 +46,12 @@ pub struct Published {
     store_problem: RwLock<Option<String>>,
     /// True until the first refresh after start-up has ended.
     starting: std::sync::atomic::AtomicBool,
+    /// The newest alarm events, newest first: the status feed.
+    alarm_events: RwLock<Arc<Vec<AlarmEvent>>>,
 }
+
+/// Alarm events the status feed shows.
+pub const STATUS_EVENTS: usize = 50;
 
 impl Published {
     /// A server for `config` that publishes nothing yet (every view is empty
@@ -63,8 +69,27 @@ impl Published {
             current: RwLock::new(Arc::new(empty)),
             store_problem: RwLock::new(None),
             starting: std::sync::atomic::AtomicBool::new(true),
+            alarm_events: RwLock::new(Arc::new(Vec::new())),
             config,
         }
+    }
+
+    /// Publish the newest alarm events (newest first), as the store has them.
+    pub fn publish_alarm_events(&self, mut events: Vec<AlarmEvent>) {
+        events.truncate(STATUS_EVENTS);
+        let mut current = self
+            .alarm_events
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(events);
+    }
+
+    /// The status feed's events.
+    pub(crate) fn alarm_events(&self) -> Arc<Vec<AlarmEvent>> {
+        self.alarm_events
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Publish a new merged item set (in feed order) and the sources' state:
@@ -603,15 +628,22 @@ impl Snapshot {
     }
 }
 
-/// `(source, error)` of every source whose last read failed.
+/// `(source, why)` of every source that is not ok: its state, the kinds of
+/// its alarms, and every reason.
 fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
     sources
         .iter()
         .filter(|s| !s.healthy())
         .map(|s| {
+            let kinds: Vec<&str> = s.alarms.iter().map(|a| a.kind.as_str()).collect();
+            let what = if kinds.is_empty() {
+                s.state.to_owned()
+            } else {
+                format!("{} ({} alarm)", s.state, kinds.join(", "))
+            };
             (
                 s.name.clone(),
-                format!("{}: {}", s.state, s.reasons().join("; ")),
+                format!("{what}: {}", s.reasons().join("; ")),
             )
         })
         .collect()

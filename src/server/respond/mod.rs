@@ -147,6 +147,18 @@ fn respond<B: hyper::body::Body>(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
             (RouteClass::Metrics, r)
         }
+        Route::Status(format) => {
+            let body =
+                crate::render::status::render(format, &published.alarm_events(), &published.site);
+            let mut r = Response::new(Full::new(Bytes::from(body)));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+            (RouteClass::Other, r)
+        }
         Route::ToBase => {
             let mut r = text(
                 StatusCode::MOVED_PERMANENTLY,

@@ -1,0 +1,256 @@
+//! Sources that break loudly: `byline serve` reads a live listing (a local
+//! HTTP server) whose markup changes between refreshes — cards renamed,
+//! dates moved, a bot wall, a 200 error page, an empty page. Each raises its
+//! alarm on the first read of the changed page, shows on /healthz, /metrics,
+//! the index page, `byline status` and the status feed (valid Atom), keeps
+//! every stored story served, and clears when the page recovers; the
+//! webhook receives one POST per raise and one per clear.
+
+#[path = "support/http_server.rs"]
+mod http_server;
+#[path = "support/serve.rs"]
+mod support_serve;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use http_server::{Reply, TestServer};
+use support_serve::{get, serve, wait_for};
+
+const CARDS: usize = 8;
+
+fn title(n: usize) -> String {
+    format!("Live story number {n}")
+}
+
+/// The listing: `CARDS` stories; `renamed` of them in a card class the
+/// config does not know; dates in `time.d` or, `moved`, in a `span.when`.
+fn listing(renamed: usize, moved: bool) -> Reply {
+    let mut body = String::from("<html><head><title>Live news</title></head><body><ul>\n");
+    for n in 0..CARDS {
+        let class = if n < renamed { "tile" } else { "card" };
+        let date = if moved {
+            format!("<span class=\"when\">2026-05-{:02}</span>", n + 1)
+        } else {
+            format!(
+                "<time class=\"d\" datetime=\"2026-05-{:02}T09:00:00+09:00\">May {}</time>",
+                n + 1,
+                n + 1
+            )
+        };
+        body.push_str(&format!(
+            "<li class=\"{class}\"><a class=\"t\" href=\"/s/{n}\">{}</a> {date}</li>\n",
+            title(n)
+        ));
+    }
+    body.push_str("</ul></body></html>\n");
+    html(200, vec![], body)
+}
+
+fn html(code: u16, mut headers: Vec<(String, String)>, body: String) -> Reply {
+    // No validators: every refresh reads the page in full, as a changing
+    // page would be.
+    headers.push(("Content-Type".into(), "text/html; charset=utf-8".into()));
+    Reply::Status {
+        code,
+        headers,
+        body: body.into_bytes(),
+    }
+}
+
+/// The `live` source of a /healthz body.
+fn live(health: &str) -> serde_json::Value {
+    let json: serde_json::Value = serde_json::from_str(health).unwrap_or_default();
+    json["sources"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "live").cloned())
+        .unwrap_or_default()
+}
+
+fn alarm_kinds(health: &str) -> Vec<String> {
+    live(health)["alarms"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|a| a["kind"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `byline status` against the config: (exit code, stdout).
+fn status(config: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_byline"))
+        .args(["status", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("byline status runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// jing against RFC 4287's schema, and feed-rs: the status feed is Atom.
+fn valid_atom(dir: &Path, atom: &str) {
+    let file: PathBuf = dir.join("status.atom");
+    std::fs::write(&file, atom).expect("write atom");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/atom.rnc");
+    let out = Command::new("jing")
+        .arg("-c")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("jing runs (apt-get install -y jing)");
+    assert!(
+        out.status.success(),
+        "jing rejected /status.atom:\n{}\n{atom}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    feed_rs::parser::parse(atom.as_bytes()).expect("feed-rs reads /status.atom");
+}
+
+#[test]
+fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    upstream.set("/news", listing(0, false));
+    upstream.set("/hook", html(200, vec![], "ok".into()));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"history.db\"\n[server]\nrefresh_interval_secs = 1\n\
+             [alarms]\nwebhook = \"{}\"\n\
+             [[source]]\nname = \"live\"\nkind = \"html\"\ninputs = [\"{}\"]\n\
+             [source.html]\nitem = \"li.card\"\ntitle = \"a.t\"\n\
+             url = {{ css = \"a.t\", attr = \"href\" }}\npublished = \"time.d\"\n",
+            upstream.url("/hook"),
+            upstream.url("/news")
+        ),
+    )
+    .expect("write config");
+    let server = serve(
+        dir.path(),
+        &["--config".as_ref(), config.as_os_str()],
+        "info",
+    );
+    let health_url = format!("{}/healthz", server.root);
+    let feed_url = format!("{}/sources/live.json", server.root);
+
+    // Enough good reads for a history (min_reads = 3 by default).
+    let start = Instant::now();
+    while upstream.counts("/news").requests < 4 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let health = get(&rt, &health_url);
+    assert_eq!(live(&health)["state"], "ok", "{health}");
+    assert_eq!(status(&config).0, Some(0), "all ok: exit 0");
+
+    let wall = html(
+        403,
+        vec![("cf-mitigated".into(), "challenge".into())],
+        "<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
+            .into(),
+    );
+    let error_page = html(
+        200,
+        vec![],
+        "<html><head><title>503 Service Unavailable</title></head><body><h1>Sorry</h1></body></html>"
+            .into(),
+    );
+    let empty = html(
+        200,
+        vec![],
+        "<html><head><title>Live news</title></head><body><ul></ul></body></html>".into(),
+    );
+    let cases: Vec<(&str, Reply, &str)> = vec![
+        ("cards renamed", listing(5, false), "cards"),
+        ("dates moved", listing(0, true), "field:published"),
+        ("a bot wall", wall, "blocked"),
+        ("a 200 error page", error_page, "error_page"),
+        ("an empty page", empty, "empty"),
+    ];
+    for (what, reply, kind) in &cases {
+        let before = upstream.counts("/news").requests;
+        upstream.set("/news", reply.clone());
+        let health = wait_for(&rt, &health_url, |h| {
+            alarm_kinds(h).iter().any(|k| k == kind)
+        });
+        assert_eq!(alarm_kinds(&health), [*kind], "{what}: {health}");
+        // Raised by the first read of the changed page (one more may have
+        // been under way when the page changed).
+        let reads = upstream.counts("/news").requests - before;
+        assert!(reads <= 2, "{what}: raised after {reads} reads");
+        let state = if kind.starts_with("field:") || *kind == "cards" {
+            "degraded"
+        } else {
+            "failing"
+        };
+        assert_eq!(live(&health)["state"], state, "{what}: {health}");
+        assert!(live(&health)["since"].is_string(), "{what}: {health}");
+
+        let metrics = get(&rt, &format!("{}/metrics", server.root));
+        let series = format!("byline_source_alarm{{source=\"live\",kind=\"{kind}\"}} 1");
+        assert!(metrics.contains(&series), "{what}: {metrics}");
+        let gauge = format!(
+            "byline_source_state{{source=\"live\"}} {}",
+            if state == "degraded" { 1 } else { 2 }
+        );
+        assert!(metrics.contains(&gauge), "{what}: {metrics}");
+        let index = wait_for(&rt, &format!("{}/", server.root), |i| i.contains(kind));
+        assert!(
+            index.contains("Sources with problems") && index.contains(kind),
+            "{what}: {index}"
+        );
+        let (code, printed) = status(&config);
+        assert_eq!(code, Some(2), "{what}: byline status exits non-zero");
+        assert!(
+            printed.contains(kind) && printed.contains(state),
+            "{what}: {printed}"
+        );
+        let atom = get(&rt, &format!("{}/status.atom", server.root));
+        assert!(
+            atom.contains(&format!("live: {kind} alarm raised")),
+            "{what}: {atom}"
+        );
+        valid_atom(dir.path(), &atom);
+
+        // Every stored story is still served.
+        let feed = get(&rt, &feed_url);
+        for n in 0..CARDS {
+            assert!(
+                feed.contains(&title(n)),
+                "{what}: {} lost: {feed}",
+                title(n)
+            );
+        }
+
+        upstream.set("/news", listing(0, false));
+        let health = wait_for(&rt, &health_url, |h| live(h)["state"] == "ok");
+        assert_eq!(live(&health)["state"], "ok", "{what} recovered: {health}");
+        let atom = wait_for(&rt, &format!("{}/status.atom", server.root), |a| {
+            a.contains(&format!("live: {kind} alarm cleared"))
+        });
+        assert!(
+            atom.contains(&format!("live: {kind} alarm cleared")),
+            "{what}: {atom}"
+        );
+        assert_eq!(status(&config).0, Some(0), "{what} recovered: exit 0");
+    }
+
+    // One entry and one POST per raise and per clear.
+    let events = get(&rt, &format!("{}/status.json", server.root));
+    let events: serde_json::Value = serde_json::from_str(&events).expect("JSON Feed");
+    let entries = events["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(entries, 2 * cases.len(), "{events}");
+    let start = Instant::now();
+    while upstream.counts("/hook").requests < entries && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(upstream.counts("/hook").requests, entries);
+}
