@@ -41,6 +41,8 @@ pub mod merge;
 pub mod store;
 // One source: read -> process -> store.
 pub mod refresh;
+// What a read fetched and gave, as files; read again and compared.
+pub mod record;
 // Which stories each feed shows.
 pub mod views;
 // A view -> bytes.

@@ -104,15 +104,23 @@ pub struct Read {
     pub captured: Vec<CapturedPage>,
 }
 
-/// One fetched page as a recording keeps it.
+/// One fetched page as a recording keeps it: its bytes and everything the
+/// adapter was told about them, so a replay parses it exactly as the read did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedPage {
     /// The page's name (url or path).
     pub name: String,
+    /// The url relative links resolved against.
+    pub url: Option<String>,
+    /// The url after redirects, for http pages.
     pub final_url: Option<String>,
+    pub content_type: Option<String>,
+    /// The capture day the config gave, if any.
+    pub captured: Option<chrono::NaiveDate>,
+    /// The instant relative dates counted back from.
+    pub fetched_at: DateTime<Utc>,
     pub headers: Vec<(String, String)>,
     pub bytes: Vec<u8>,
-    pub fetched_at: DateTime<Utc>,
 }
 
 impl Read {
@@ -272,21 +280,33 @@ async fn read_pages(
                     break;
                 }
             };
+            if let Some(u) = &fetched.final_url {
+                page_url = Some(u.clone());
+            }
+            let at = ParseAt {
+                name: name.clone(),
+                url: page_url.clone(),
+                content_type: fetched.content_type.clone(),
+                // A saved page captured at a known instant reads as if
+                // fetched then: "11 hours ago" counts back from it.
+                captured: input.captured.filter(|_| input.captured_at.is_none()),
+                fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
+            };
             if capture {
                 read.captured.push(CapturedPage {
                     name: name.clone(),
+                    url: at.url.as_ref().map(ToString::to_string),
                     final_url: fetched.final_url.as_ref().map(ToString::to_string),
+                    content_type: at.content_type.clone(),
+                    captured: at.captured,
+                    fetched_at: at.fetched_at,
                     headers: fetched.headers.clone(),
                     bytes: fetched.bytes.clone(),
-                    fetched_at: now,
                 });
             }
             if let Some(w) = wall::of_headers(&fetched.headers) {
                 fail(&mut read, Stage::Blocked, blocked(&name, &w));
                 break;
-            }
-            if let Some(u) = &fetched.final_url {
-                page_url = Some(u.clone());
             }
             if let Err(message) =
                 decode::check_declared(&fetched.bytes, fetched.content_type.as_deref())
@@ -297,21 +317,7 @@ async fn read_pages(
             let first = u32::try_from(read.items.len()).unwrap_or(u32::MAX);
             // An empty page is checked for a wall; keep the head to look at.
             let head = fetched.bytes[..fetched.bytes.len().min(64 * 1024)].to_vec();
-            let parsed = parse(
-                &shared,
-                fetched.bytes,
-                ParseAt {
-                    name: name.clone(),
-                    url: page_url.clone(),
-                    content_type: fetched.content_type.clone(),
-                    // A saved page captured at a known instant reads as if
-                    // fetched then: "11 hours ago" counts back from it.
-                    captured: input.captured.filter(|_| input.captured_at.is_none()),
-                    fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
-                },
-                first,
-            )
-            .await;
+            let parsed = parse(&shared, fetched.bytes, at, first).await;
             let listing = match parsed {
                 Ok(l) => l,
                 Err(e) => {

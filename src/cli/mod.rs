@@ -3,6 +3,7 @@
 
 mod commands;
 mod print;
+mod record;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -140,6 +141,36 @@ enum Command {
         #[arg(short, long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Read source(s) once and save what was fetched and the items it gave.
+    ///
+    /// Writes DIR/SOURCE/: recording.json (when; each page's url, content
+    /// type and the headers that matter), page-N.* (the bytes) and
+    /// items.json (every item's fields): plain files to read and diff.
+    /// `byline replay` reads them again after a change.
+    Record {
+        /// Only this source (default: all).
+        source: Option<String>,
+        /// Folder the recordings go in.
+        #[arg(short, long, default_value = "recordings")]
+        out: PathBuf,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+    },
+    /// Read every recording again with the current config and code; print
+    /// what changed, item by item and field by field.
+    ///
+    /// Exits 2 when anything changed, so it can guard a selector edit.
+    Replay {
+        /// Folder of recordings (as `byline record --out` wrote them).
+        #[arg(default_value = "recordings")]
+        dir: PathBuf,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+    },
     /// Print each source's state from the store: ok, degraded or failing.
     ///
     /// Degraded: the last read drifted from the source's history (fewer
@@ -221,6 +252,12 @@ pub fn main() -> ExitCode {
             }
             Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
             Command::Status { config, json } => status::status(load(&config)?, json).await,
+            Command::Record {
+                source,
+                out,
+                config,
+            } => record::record(load(&config)?, &config, source.as_deref(), &out).await,
+            Command::Replay { dir, config } => record::replay(load(&config)?, &dir).await,
             Command::Suggest {
                 target,
                 url,
