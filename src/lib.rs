@@ -6,8 +6,8 @@
 //! each imports only modules above it:
 //!
 //! ```text
-//! feeds.toml -> config -> fetch -> adapters -> read -> rules/merge -> store -> views -> render -> site -> output | server
-//!               checked    bytes    copies      pages   one story      history  feeds    bytes    documents  files  HTTP
+//! feeds.toml -> config -> fetch -> wall -> adapters -> read -> drift -> rules/merge -> store -> views -> render -> site -> output | server
+//!               checked   bytes    walls?  copies      pages   alarms   one story      history  feeds    bytes     documents  files  HTTP
 //! ```
 //!
 //! `refresh` is the use case that runs read -> process -> store for one

@@ -8,7 +8,7 @@
 //! renderer: the same events give the same bytes.
 
 use atom_syndication::{Entry, Feed, Generator, Link, Person, Text, WriteConfig};
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use rss::extension::atom::{AtomExtension, Link as RssLink};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Channel, Guid, Item as RssItem};
@@ -23,10 +23,11 @@ const DESCRIPTION: &str = "Alarms raised and cleared for the sources byline read
 /// Where the status feed lives below the base url, without extension.
 pub const PATH: &str = "status";
 
-/// The status feed of `events` (newest first) in `format`.
-pub fn render(format: Format, events: &[AlarmEvent], site: &Site) -> String {
+/// The status feed of `events` (newest first) in `format`; `as_of` is the
+/// feed's time while it has no entry (when byline last published).
+pub fn render(format: Format, events: &[AlarmEvent], site: &Site, as_of: DateTime<Utc>) -> String {
     let text = match format {
-        Format::Atom => atom(events, site),
+        Format::Atom => atom(events, site, as_of),
         Format::Rss => rss(events, site),
         Format::Json => json(events, site),
     };
@@ -59,13 +60,9 @@ fn entry_link(site: &Site, e: &AlarmEvent) -> String {
     site.page_url(&ViewKey::Source(e.source.clone()))
 }
 
-fn atom(events: &[AlarmEvent], site: &Site) -> Result<String, String> {
-    // The newest event, or the epoch of the feed's first possible event
-    // when there is none (a fixed time, never the clock).
-    let updated = events.first().map_or_else(
-        || DateTime::UNIX_EPOCH.fixed_offset(),
-        |e| e.at.fixed_offset(),
-    );
+fn atom(events: &[AlarmEvent], site: &Site, as_of: DateTime<Utc>) -> Result<String, String> {
+    // Atom wants a time even with no entry: never 1970.
+    let updated = events.first().map_or(as_of, |e| e.at).fixed_offset();
     let link = |rel: &str, href: String, mime: Option<&str>| Link {
         href: xml_safe(&href).into_owned(),
         rel: rel.to_owned(),

@@ -148,8 +148,12 @@ fn respond<B: hyper::body::Body>(
             (RouteClass::Metrics, r)
         }
         Route::Status(format) => {
-            let body =
-                crate::render::status::render(format, &published.alarm_events(), &published.site);
+            let body = crate::render::status::render(
+                format,
+                &published.alarm_events(),
+                &published.site,
+                snap.published_at,
+            );
             let mut r = Response::new(Full::new(Bytes::from(body)));
             let h = r.headers_mut();
             h.insert(
