@@ -254,3 +254,51 @@ fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
     }
     assert_eq!(upstream.counts("/hook").requests, entries);
 }
+
+/// Alarms survive a restart: raised once, kept with their first time while
+/// they hold, cleared once; every raise and clear is one event.
+#[test]
+fn alarms_and_their_events_survive_a_reopen() {
+    use byline::drift::{Alarm, ReadStats};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("byline.db");
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-05-20T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let t1 = t0 + chrono::Duration::minutes(30);
+    let wall = Alarm {
+        kind: "blocked".into(),
+        message: "blocked by a bot wall at http://x/".into(),
+    };
+    {
+        let store = byline::store::Store::open(&path).unwrap();
+        let stats = ReadStats {
+            cards: 8,
+            fields: [8, 8, 0, 0, 8, 0, 0],
+            pagination: true,
+        };
+        store.record_read("live", &stats, t0).unwrap();
+        store
+            .record_read("live", &ReadStats::default(), t0)
+            .unwrap();
+        // Reads without cards are not history.
+        assert_eq!(store.recent_reads("live", 10).unwrap(), [stats]);
+        let (events, active) = store
+            .set_alarms("live", std::slice::from_ref(&wall), t0)
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event, "raised");
+        assert_eq!(active.len(), 1);
+    }
+    let store = byline::store::Store::open(&path).unwrap();
+    let (events, active) = store.set_alarms("live", &[wall], t1).unwrap();
+    assert!(events.is_empty(), "still holds: no new event");
+    assert_eq!(active[0].since, t0, "since its first time");
+    let (events, active) = store.set_alarms("live", &[], t1).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event, "cleared");
+    assert!(active.is_empty());
+    let all = store.alarm_events(10).unwrap();
+    let order: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(order, ["cleared", "raised"], "newest first");
+}

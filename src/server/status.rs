@@ -93,3 +93,24 @@ impl SourceStatus {
         out
     }
 }
+
+/// `(source, why)` of every source that is not ok: its state, the kinds of
+/// its alarms, and every reason.
+pub(crate) fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
+    sources
+        .iter()
+        .filter(|s| !s.healthy())
+        .map(|s| {
+            let kinds: Vec<&str> = s.alarms.iter().map(|a| a.kind.as_str()).collect();
+            let what = if kinds.is_empty() {
+                s.state.to_owned()
+            } else {
+                format!("{} ({} alarm)", s.state, kinds.join(", "))
+            };
+            (
+                s.name.clone(),
+                format!("{what}: {}", s.reasons().join("; ")),
+            )
+        })
+        .collect()
+}

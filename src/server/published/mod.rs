@@ -27,7 +27,7 @@ use crate::views::{Edition, View, ViewEntry, ViewKey};
 use super::cache::{DocCache, Effort, Entry};
 use super::metrics::{Gauges, Metrics};
 use super::routes::{DocRef, ViewRef};
-use super::status::SourceStatus;
+use super::status::{SourceStatus, problems};
 
 /// Narrowed views (`?limit=`, `?tag=`, `?author=`) and documents for other
 /// proxy origins are cached too, but only this many, so that a client walking
@@ -72,24 +72,6 @@ impl Published {
             alarm_events: RwLock::new(Arc::new(Vec::new())),
             config,
         }
-    }
-
-    /// Publish the newest alarm events (newest first), as the store has them.
-    pub fn publish_alarm_events(&self, mut events: Vec<AlarmEvent>) {
-        events.truncate(STATUS_EVENTS);
-        let mut current = self
-            .alarm_events
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        *current = Arc::new(events);
-    }
-
-    /// The status feed's events.
-    pub(crate) fn alarm_events(&self) -> Arc<Vec<AlarmEvent>> {
-        self.alarm_events
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 
     /// Publish a new merged item set (in feed order) and the sources' state:
@@ -628,26 +610,7 @@ impl Snapshot {
     }
 }
 
-/// `(source, why)` of every source that is not ok: its state, the kinds of
-/// its alarms, and every reason.
-fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
-    sources
-        .iter()
-        .filter(|s| !s.healthy())
-        .map(|s| {
-            let kinds: Vec<&str> = s.alarms.iter().map(|a| a.kind.as_str()).collect();
-            let what = if kinds.is_empty() {
-                s.state.to_owned()
-            } else {
-                format!("{} ({} alarm)", s.state, kinds.join(", "))
-            };
-            (
-                s.name.clone(),
-                format!("{what}: {}", s.reasons().join("; ")),
-            )
-        })
-        .collect()
-}
+mod alarms;
 
 #[cfg(test)]
 mod tests;
