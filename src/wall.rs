@@ -37,8 +37,8 @@ const WALL_HEADERS: &[(&str, &str)] = &[
     ("x-amzn-waf-action", "challenge"),
 ];
 
-/// Body markers of challenge and block pages (lower case).
-const BOT_MARKERS: &[(&str, &str)] = &[
+/// Body markers only a challenge or block page carries (lower case).
+const CHALLENGE_MARKERS: &[(&str, &str)] = &[
     (
         "<title>just a moment...</title>",
         "a \"Just a moment...\" challenge page",
@@ -55,6 +55,12 @@ const BOT_MARKERS: &[(&str, &str)] = &[
         "a DataDome-style captcha interstitial",
     ),
     ("px-captcha", "a PerimeterX-style captcha"),
+];
+
+/// Body markers a wall carries but an ordinary page may too (a captcha on
+/// a comment form): believed on an error status, or on a small page that
+/// gave nothing.
+const GUARD_MARKERS: &[(&str, &str)] = &[
     ("g-recaptcha", "a reCAPTCHA"),
     ("h-captcha", "an hCaptcha"),
     ("hcaptcha.com", "an hCaptcha"),
@@ -70,8 +76,12 @@ const BOT_MARKERS: &[(&str, &str)] = &[
     ("access denied", "an \"access denied\" page"),
 ];
 
-/// Body markers of consent walls (lower case): only believed on a page
-/// that gave nothing, since banners sit on ordinary pages too.
+/// A page this small that gave nothing may be a wall by its weaker markers;
+/// a listing that lost its cards is usually far larger.
+const SMALL_PAGE: usize = 48 * 1024;
+
+/// Body markers of consent walls (lower case): only believed on a small
+/// page that gave nothing, since banners sit on ordinary pages too.
 const CONSENT_MARKERS: &[&str] = &[
     "cookie consent",
     "consent to the use of cookies",
@@ -107,8 +117,9 @@ pub fn of_status(status: u16, headers: &[(String, String)], body: &[u8]) -> Opti
         return Some(bot(format!("HTTP {status} with an x-datadome header")));
     }
     let text = lower_head(body);
-    BOT_MARKERS
+    CHALLENGE_MARKERS
         .iter()
+        .chain(GUARD_MARKERS)
         .find(|(m, _)| text.contains(m))
         .map(|(_, why)| bot(format!("HTTP {status}, {why}")))
 }
@@ -140,10 +151,14 @@ pub fn of_empty(asked: &str, landed: Option<&Url>, body: &[u8]) -> Option<Wall> 
         }
     }
     let text = lower_head(body);
-    if let Some((_, why)) = BOT_MARKERS.iter().find(|(m, _)| text.contains(m)) {
+    let small = body.len() <= SMALL_PAGE;
+    let markers = CHALLENGE_MARKERS
+        .iter()
+        .chain(GUARD_MARKERS.iter().filter(|_| small));
+    if let Some((_, why)) = markers.into_iter().find(|(m, _)| text.contains(m)) {
         return Some(bot((*why).to_owned()));
     }
-    if CONSENT_MARKERS.iter().any(|m| text.contains(m)) {
+    if small && CONSENT_MARKERS.iter().any(|m| text.contains(m)) {
         return Some(bot("a consent wall".to_owned()));
     }
     let title = title(body)?;
