@@ -1,6 +1,7 @@
 //! Sources that break loudly: `byline serve` reads a live listing (a local
-//! HTTP server) whose markup changes between refreshes — cards renamed,
-//! dates moved, a bot wall, a 200 error page, an empty page. Each raises its
+//! HTTP server, two pages) whose markup changes between refreshes — cards renamed,
+//! dates moved, the next-page link gone, a bot wall, a 200 error page, an
+//! empty page. Each raises its
 //! alarm on the first read of the changed page, shows on /healthz, /metrics,
 //! the index page, `byline status` and the status feed (valid Atom), keeps
 //! every stored story served, and clears when the page recovers; the
@@ -18,19 +19,29 @@ use std::time::{Duration, Instant};
 use http_server::{Reply, TestServer};
 use support_serve::{get, serve, wait_for};
 
+/// Cards on each of the listing's two pages.
 const CARDS: usize = 8;
 
-fn title(n: usize) -> String {
-    format!("Live story number {n}")
+fn title(page: usize, n: usize) -> String {
+    format!("Live story number {}", page * 100 + n)
 }
 
-/// The listing: `CARDS` stories; `renamed` of them in a card class the
-/// config does not know; dates in `time.d` or, `moved`, in a `span.when`.
-fn listing(renamed: usize, moved: bool) -> Reply {
+/// How the listing is written: `renamed` cards of a page in a class the
+/// config does not know; dates in `time.d` or, `moved`, in a `span.when`;
+/// page 1 links page 2 unless `lost_next`.
+#[derive(Clone, Copy, Default)]
+struct Markup {
+    renamed: usize,
+    moved: bool,
+    lost_next: bool,
+}
+
+/// Page `page` (1 or 2) of the listing.
+fn listing(page: usize, m: Markup) -> Reply {
     let mut body = String::from("<html><head><title>Live news</title></head><body><ul>\n");
     for n in 0..CARDS {
-        let class = if n < renamed { "tile" } else { "card" };
-        let date = if moved {
+        let class = if n < m.renamed { "tile" } else { "card" };
+        let date = if m.moved {
             format!("<span class=\"when\">2026-05-{:02}</span>", n + 1)
         } else {
             format!(
@@ -40,12 +51,22 @@ fn listing(renamed: usize, moved: bool) -> Reply {
             )
         };
         body.push_str(&format!(
-            "<li class=\"{class}\"><a class=\"t\" href=\"/s/{n}\">{}</a> {date}</li>\n",
-            title(n)
+            "<li class=\"{class}\"><a class=\"t\" href=\"/s/{page}/{n}\">{}</a> {date}</li>\n",
+            title(page, n)
         ));
     }
-    body.push_str("</ul></body></html>\n");
+    body.push_str("</ul>\n");
+    if page == 1 && !m.lost_next {
+        body.push_str("<a class=\"next\" href=\"/news2\">Older</a>\n");
+    }
+    body.push_str("</body></html>\n");
     html(200, vec![], body)
+}
+
+/// Both pages of the listing written as `m`.
+fn set_listing(upstream: &TestServer, m: Markup) {
+    upstream.set("/news", listing(1, m));
+    upstream.set("/news2", listing(2, m));
 }
 
 fn html(code: u16, mut headers: Vec<(String, String)>, body: String) -> Reply {
@@ -116,7 +137,7 @@ fn valid_atom(dir: &Path, atom: &str) {
 fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let upstream = rt.block_on(TestServer::start());
-    upstream.set("/news", listing(0, false));
+    set_listing(&upstream, Markup::default());
     upstream.set("/hook", html(200, vec![], "ok".into()));
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -128,7 +149,8 @@ fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
              [alarms]\nwebhook = \"{}\"\n\
              [[source]]\nname = \"live\"\nkind = \"html\"\ninputs = [\"{}\"]\n\
              [source.html]\nitem = \"li.card\"\ntitle = \"a.t\"\n\
-             url = {{ css = \"a.t\", attr = \"href\" }}\npublished = \"time.d\"\n",
+             url = {{ css = \"a.t\", attr = \"href\" }}\npublished = \"time.d\"\n\
+             next_page = \"a.next\"\nmax_pages = 2\n",
             upstream.url("/hook"),
             upstream.url("/news")
         ),
@@ -168,16 +190,65 @@ fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
         vec![],
         "<html><head><title>Live news</title></head><body><ul></ul></body></html>".into(),
     );
-    let cases: Vec<(&str, Reply, &str)> = vec![
-        ("cards renamed", listing(5, false), "cards"),
-        ("dates moved", listing(0, true), "field:published"),
-        ("a bot wall", wall, "blocked"),
-        ("a 200 error page", error_page, "error_page"),
-        ("an empty page", empty, "empty"),
+    let cases: Vec<(&str, Reply, Option<Reply>, &str)> = vec![
+        (
+            "cards renamed",
+            listing(
+                1,
+                Markup {
+                    renamed: 5,
+                    ..Markup::default()
+                },
+            ),
+            Some(listing(
+                2,
+                Markup {
+                    renamed: 5,
+                    ..Markup::default()
+                },
+            )),
+            "cards",
+        ),
+        (
+            "dates moved",
+            listing(
+                1,
+                Markup {
+                    moved: true,
+                    ..Markup::default()
+                },
+            ),
+            Some(listing(
+                2,
+                Markup {
+                    moved: true,
+                    ..Markup::default()
+                },
+            )),
+            "field:published",
+        ),
+        (
+            "the next-page link gone",
+            listing(
+                1,
+                Markup {
+                    lost_next: true,
+                    ..Markup::default()
+                },
+            ),
+            None,
+            "pagination",
+        ),
+        ("a bot wall", wall, None, "blocked"),
+        ("a 200 error page", error_page, None, "error_page"),
+        ("an empty page", empty, None, "empty"),
     ];
-    for (what, reply, kind) in &cases {
+    for (what, first, second, kind) in &cases {
         let before = upstream.counts("/news").requests;
-        upstream.set("/news", reply.clone());
+        if let Some(second) = second {
+            upstream.set("/news2", second.clone());
+        }
+        upstream.set("/news", first.clone());
         let health = wait_for(&rt, &health_url, |h| {
             alarm_kinds(h).iter().any(|k| k == kind)
         });
@@ -186,7 +257,7 @@ fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
         // been under way when the page changed).
         let reads = upstream.counts("/news").requests - before;
         assert!(reads <= 2, "{what}: raised after {reads} reads");
-        let state = if kind.starts_with("field:") || *kind == "cards" {
+        let state = if kind.starts_with("field:") || ["cards", "pagination"].contains(kind) {
             "degraded"
         } else {
             "failing"
@@ -222,15 +293,12 @@ fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
 
         // Every stored story is still served.
         let feed = get(&rt, &feed_url);
-        for n in 0..CARDS {
-            assert!(
-                feed.contains(&title(n)),
-                "{what}: {} lost: {feed}",
-                title(n)
-            );
+        for (page, n) in (1..=2).flat_map(|p| (0..CARDS).map(move |n| (p, n))) {
+            let t = title(page, n);
+            assert!(feed.contains(&t), "{what}: {t} lost: {feed}");
         }
 
-        upstream.set("/news", listing(0, false));
+        set_listing(&upstream, Markup::default());
         let health = wait_for(&rt, &health_url, |h| live(h)["state"] == "ok");
         assert_eq!(live(&health)["state"], "ok", "{what} recovered: {health}");
         let atom = wait_for(&rt, &format!("{}/status.atom", server.root), |a| {
