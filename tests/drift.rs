@@ -1,11 +1,11 @@
 //! Sources that break loudly: `byline serve` reads a live listing (a local
-//! HTTP server, two pages) whose markup changes between refreshes — cards renamed,
-//! dates moved, the next-page link gone, a bot wall, a 200 error page, an
-//! empty page. Each raises its
-//! alarm on the first read of the changed page, shows on /healthz, /metrics,
-//! the index page, `byline status` and the status feed (valid Atom), keeps
-//! every stored story served, and clears when the page recovers; the
-//! webhook receives one POST per raise and one per clear.
+//! HTTP server, two pages) whose markup changes between refreshes: cards
+//! renamed, dates moved, the next-page link gone, a bot wall, a 200 error
+//! page, an empty page. Each raises its alarm on the first read of the
+//! changed page, shows on /healthz, /metrics, the index page, `byline
+//! status` and the status feed (valid Atom), keeps every stored story
+//! served, and clears when the page recovers; the webhook receives one POST
+//! per raise and one per clear.
 
 #[path = "support/http_server.rs"]
 mod http_server;
