@@ -223,7 +223,7 @@ impl Scheduler {
     async fn publish_alarm_events(&self) {
         let store = self.store.clone();
         let found =
-            tokio::task::spawn_blocking(move || store.alarm_events(crate::server::STATUS_EVENTS))
+            tokio::task::spawn_blocking(move || store.alarm_events(crate::render::status::ENTRIES))
                 .await;
         match found {
             Ok(Ok(events)) => self.published.publish_alarm_events(events),

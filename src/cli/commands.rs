@@ -104,7 +104,16 @@ pub(super) async fn build(config: Config, _path: &Path, out: &Path) -> Result<Ex
         tokio::task::spawn_blocking(move || {
             let edition = Edition::read(&store, &config, config.server.max_items)?;
             let stories = store.item_count(None)?;
-            Ok::<_, crate::store::StoreError>((site::documents(&edition, &config), stories))
+            let mut docs = site::documents(&edition, &config);
+            // The status feed too, so a static host carries it like `serve`.
+            let events = store.alarm_events(crate::render::status::ENTRIES)?;
+            docs.extend(site::status_documents(
+                &events,
+                &edition,
+                &config,
+                chrono::Utc::now(),
+            ));
+            Ok::<_, crate::store::StoreError>((docs, stories))
         })
         .await
         .map_err(|e| format!("build task failed: {e}"))?

@@ -20,6 +20,9 @@ use crate::views::ViewKey;
 
 const DESCRIPTION: &str = "Alarms raised and cleared for the sources byline reads";
 
+/// Alarm events the status feed shows: the newest.
+pub const ENTRIES: usize = 50;
+
 /// Where the status feed lives below the base url, without extension.
 pub const PATH: &str = "status";
 

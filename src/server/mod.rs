@@ -18,7 +18,7 @@ mod respond;
 mod routes;
 mod status;
 
-pub use published::{Published, STATUS_EVENTS};
+pub use published::Published;
 pub use status::SourceStatus;
 
 use conn::{PerAddress, WriteDeadline};

@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, PoisonError};
 
-use super::{Published, STATUS_EVENTS};
+use super::Published;
 use crate::store::AlarmEvent;
 
 impl Published {
     /// Publish the newest alarm events (newest first), as the store has them.
     pub fn publish_alarm_events(&self, mut events: Vec<AlarmEvent>) {
-        events.truncate(STATUS_EVENTS);
+        events.truncate(crate::render::status::ENTRIES);
         let mut current = self
             .alarm_events
             .write()

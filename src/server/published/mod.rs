@@ -50,9 +50,6 @@ pub struct Published {
     alarm_events: RwLock<Arc<Vec<AlarmEvent>>>,
 }
 
-/// Alarm events the status feed shows.
-pub const STATUS_EVENTS: usize = 50;
-
 impl Published {
     /// A server for `config` that publishes nothing yet (every view is empty
     /// until [`Published::publish`]).

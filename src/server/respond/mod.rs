@@ -152,7 +152,8 @@ fn respond<B: hyper::body::Body>(
                 format,
                 &published.alarm_events(),
                 &published.site,
-                snap.published_at,
+                // As `byline build` dates it: the newest story, else now.
+                snap.edition.as_of.map_or(snap.published_at, |t| t.to_utc()),
             );
             let mut r = Response::new(Full::new(Bytes::from(body)));
             let h = r.headers_mut();
