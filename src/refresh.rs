@@ -1,7 +1,9 @@
 //! Refreshing: one use case, read top to bottom — read a source (the page
-//! loop), process what it gave (identity and tag rules, canonical urls, the
-//! merge of copies within the read), store it, record how each page ended,
-//! and trim history per the source's retention.
+//! loop), judge the read against the source's history (`drift`), process
+//! what it gave (identity and tag rules, canonical urls, the merge of copies
+//! within the read), store it (unless drift holds it back), record how each
+//! page ended, the read's stats and the alarms that hold (and tell the
+//! webhook), and trim history per the source's retention.
 //!
 //! A *refresh* is that pass for one source. A page that is not modified
 //! costs no parse. A failure of any kind is recorded in the store's fetch
@@ -122,38 +124,9 @@ pub async fn refresh_source(
     // 4 and 5. Process and store.
     let mut out = store_read(store, config, source, read, true, held, now).await;
     out.held = held;
-    if let Some((alarms, stats)) = judged {
-        let name = source.name.clone();
-        // Stored times carry whole seconds, the status feed's too.
-        let now = now.with_nanosecond(0).unwrap_or(now);
-        match blocking(store, move |s| {
-            s.record_read(&name, &stats, now)?;
-            s.set_alarms(&name, &alarms, now)
-        })
-        .await
-        {
-            Ok((events, active)) => {
-                for e in &events {
-                    warn!(source = %source.name, alarm = %e.kind, event = %e.event, message = %e.message, "alarm");
-                }
-                out.alarm_events = events;
-                out.alarms = active;
-            }
-            Err(e) => out.errors.push(store_error(source, e)),
-        }
-    } else {
-        // Not modified: the alarms of the last read still hold.
-        let name = source.name.clone();
-        if let Ok(active) = blocking(store, move |s| s.active_alarms(Some(&name))).await {
-            out.alarms = active;
-        }
-    }
-    if !out.alarm_events.is_empty()
-        && let Some(hook) = &config.alarm_webhook
-    {
-        post_events(fetcher, hook, &config.title, &out.alarm_events).await;
-    }
-    // 6. Trim history, only after a read that went well.
+    // 6. Keep the read's stats and the alarms that hold; tell the webhook.
+    record_alarms(store, config, source, fetcher, judged, now, &mut out).await;
+    // 7. Trim history, only after a read that went well.
     let retention = source.retention;
     if !out.failed() && !held && (retention.max_items.is_some() || retention.max_age_days.is_some())
     {
@@ -271,6 +244,50 @@ async fn judge(
     };
     let alarms = drift::judge(&stats, read.errors(), &history, &source.alarms);
     Some((alarms, stats))
+}
+
+/// Keep `judged` (the read's alarms and stats) in the store and put the
+/// alarms that hold, and the events this read raised or cleared, in `out`;
+/// POST the events to the config's webhook. A read that was not modified
+/// (`None`) leaves the alarms of the last read as they are.
+async fn record_alarms(
+    store: &Store,
+    config: &Config,
+    source: &SourceConfig,
+    fetcher: &Fetcher,
+    judged: Option<(Vec<drift::Alarm>, drift::ReadStats)>,
+    now: DateTime<Utc>,
+    out: &mut RefreshOutcome,
+) {
+    let name = source.name.clone();
+    let Some((alarms, stats)) = judged else {
+        if let Ok(active) = blocking(store, move |s| s.active_alarms(Some(&name))).await {
+            out.alarms = active;
+        }
+        return;
+    };
+    // Stored times carry whole seconds, the status feed's too.
+    let now = now.with_nanosecond(0).unwrap_or(now);
+    match blocking(store, move |s| {
+        s.record_read(&name, &stats, now)?;
+        s.set_alarms(&name, &alarms, now)
+    })
+    .await
+    {
+        Ok((events, active)) => {
+            for e in &events {
+                warn!(source = %source.name, alarm = %e.kind, event = %e.event, message = %e.message, "alarm");
+            }
+            out.alarm_events = events;
+            out.alarms = active;
+        }
+        Err(e) => out.errors.push(store_error(source, e)),
+    }
+    if !out.alarm_events.is_empty()
+        && let Some(hook) = &config.alarm_webhook
+    {
+        post_events(fetcher, hook, &config.title, &out.alarm_events).await;
+    }
 }
 
 /// `POST` each alarm event as JSON to the configured webhook. A hook that
