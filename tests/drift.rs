@@ -370,3 +370,127 @@ fn alarms_and_their_events_survive_a_reopen() {
     let order: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(order, ["cleared", "raised"], "newest first");
 }
+
+/// Walls are named, at their url, by their stage; an ordinary page that
+/// carries a captcha on a comment form is read; a plain 404 stays a fetch
+/// error. Nothing of a wall is ever stored as an item.
+#[test]
+fn walls_are_named_at_their_url_and_ordinary_pages_are_read() {
+    use byline::read::Stage;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(TestServer::start());
+    let challenge =
+        "<html><head><title>Just a moment...</title></head><body>cf_chl_opt</body></html>";
+    let cards = |extra: &str| {
+        format!(
+            "<html><body><ul><li class=\"card\"><a class=\"t\" href=\"/s/1\">A story of the day</a></li></ul>{extra}</body></html>"
+        )
+    };
+    let cf = || vec![("cf-mitigated".to_owned(), "challenge".to_owned())];
+    let cases: Vec<(&str, Vec<Reply>, Option<Stage>, &str)> = vec![
+        (
+            "/w1",
+            vec![html(503, cf(), challenge.into())],
+            Some(Stage::Blocked),
+            "blocked by a bot wall at",
+        ),
+        (
+            "/w2",
+            vec![html(200, cf(), cards(""))],
+            Some(Stage::Blocked),
+            "cf-mitigated",
+        ),
+        (
+            "/w3",
+            vec![Reply::Status {
+                code: 302,
+                headers: vec![(
+                    "Location".into(),
+                    "http://127.0.0.1:{port}/account/login".into(),
+                )],
+                body: Vec::new(),
+            }],
+            Some(Stage::Blocked),
+            "redirected to a login page",
+        ),
+        (
+            "/w4",
+            vec![html(
+                200,
+                vec![],
+                "<html><body><h1>We value your privacy</h1><button>Accept</button></body></html>"
+                    .into(),
+            )],
+            Some(Stage::Blocked),
+            "a consent wall",
+        ),
+        (
+            "/w5",
+            vec![html(
+                200,
+                vec![],
+                cards("<form><div class=\"g-recaptcha\"></div></form>"),
+            )],
+            None,
+            "",
+        ),
+        (
+            "/w6",
+            vec![Reply::status(404)],
+            Some(Stage::Fetch),
+            "HTTP 404",
+        ),
+    ];
+    upstream.set(
+        "/account/login",
+        html(
+            200,
+            vec![],
+            "<html><body><form>Sign in</form></body></html>".into(),
+        ),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, replies, stage, want) in cases {
+        upstream.script(path, replies);
+        let toml = format!(
+            "[store]\npath = \"s{}.db\"\n[[source]]\nname = \"w\"\nkind = \"html\"\ninputs = [\"{}\"]\n\
+             [source.html]\nitem = \"li.card\"\ntitle = \"a.t\"\nurl = {{ css = \"a.t\", attr = \"href\" }}\n",
+            &path[2..],
+            upstream.url(path)
+        );
+        let config = byline::config::Config::parse(&toml, "test.toml", dir.path()).expect("config");
+        let store = byline::store::Store::open(&config.store.path).expect("store");
+        let fetcher = byline::fetch::Fetcher::new(byline::fetch::FetchOptions {
+            backoff: Duration::from_millis(20),
+            retry_budget: Duration::from_secs(1),
+            ..byline::fetch::FetchOptions::default()
+        })
+        .expect("fetcher");
+        let outcome = rt.block_on(byline::refresh::refresh_source(
+            &store,
+            &config,
+            &config.sources[0],
+            &fetcher,
+            chrono::Utc::now(),
+        ));
+        let stored = store.item_count(None).expect("count");
+        match stage {
+            Some(stage) => {
+                let e = outcome
+                    .errors
+                    .first()
+                    .unwrap_or_else(|| panic!("{path}: no error"));
+                assert_eq!(e.stage, stage, "{path}: {e}");
+                assert!(e.message.contains(want), "{path}: {e}");
+                assert!(e.message.contains(path), "{path} named: {e}");
+                assert_eq!(stored, 0, "{path}: a wall is never an item");
+                assert_eq!(outcome.alarms.len(), 1, "{path}: {:?}", outcome.alarms);
+                assert_eq!(outcome.alarms[0].kind, stage.name());
+            }
+            None => {
+                assert!(!outcome.failed(), "{path}: {:?}", outcome.errors);
+                assert_eq!(stored, 1, "{path}");
+            }
+        }
+    }
+}
