@@ -8,10 +8,13 @@
 # - Starts the release binary pinned to CPU 0 (taskset -c 0), access log off.
 # - Saves the per-author feed of 50 items it serves; nginx (one worker, also
 #   on CPU 0, access log off, sendfile) serves that file.
-# - wrk -t1 -c32 -d10s --latency on CPU 1 against each, alternating, ROUNDS
+# - wrk -t1 -c32 -d10s --latency on CPU 1 against each, identity and then
+#   gzip (nginx with gzip_static and the same .gz bytes), alternating, ROUNDS
 #   times (default 3); the medians are compared.
-# - Reports requests/s, p99 latency, and byline's resident memory (VmRSS,
-#   peak VmHWM) from /proc.
+# - Reports requests/s, the server's CPU time per request (user + system of
+#   the process, from /proc/PID/stat, over each round: the figure that does
+#   not depend on wrk, which is often the limit), p99 latency, and byline's
+#   resident memory (VmRSS, peak VmHWM) from /proc.
 #
 # Usage: scripts/bench-server.sh [AUTHORS=1000] [ITEMS=100000] [DURATION=10s]
 # Needs: cargo, nginx, wrk, taskset, curl. A missing tool is an error.
@@ -77,7 +80,10 @@ rss_loaded=$(awk '/VmRSS/ {print $2}' "/proc/$byline_pid/status")
 published=$(grep -o 'published items=.*' "$work/byline.log" | head -1 || true)
 
 # --- nginx, same bytes ----------------------------------------------------
-mkdir -p "$work/nginx/logs"
+mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
+# gzip_static serves a .gz beside the file: the same bytes byline sends for gzip.
+curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path" -o "$work/static$path.gz"
+gz_size=$(stat -c %s "$work/static$path.gz")
 nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
@@ -90,11 +96,14 @@ error_log $work/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   include /etc/nginx/mime.types;
+
   access_log off;
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
   keepalive_requests 1000000;
+  open_file_cache max=100 inactive=60s;
+  gzip_static on;
   client_body_temp_path $work/nginx/tmp;
   proxy_temp_path $work/nginx/tmp;
   fastcgi_temp_path $work/nginx/tmp;
@@ -108,46 +117,83 @@ http {
 EOF
 taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$nginx_port$path" -o /dev/null && break; sleep 0.05; done
-cmp <(curl -sf "http://127.0.0.1:$nginx_port$path") <(curl -sf "http://$addr$path") \
+nginx_url="http://127.0.0.1:$nginx_port$path"
+for _ in $(seq 1 100); do curl -sf "$nginx_url" -o /dev/null && break; sleep 0.05; done
+cmp <(curl -sf "$nginx_url") <(curl -sf "http://$addr$path") \
   || { echo "bench: nginx and byline serve different bytes" >&2; exit 1; }
+cmp <(curl -sf -H 'Accept-Encoding: gzip' "$nginx_url") <(curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path") \
+  || { echo "bench: nginx and byline serve different gzip bytes" >&2; exit 1; }
+curl -sfI -H 'Accept-Encoding: gzip' "$nginx_url" | grep -qi '^content-encoding: gzip' \
+  || { echo "bench: nginx does not serve the .gz (gzip_static)" >&2; exit 1; }
+# nginx's CPU is its worker's (the master only waits); byline's is the whole process.
+nginx_worker=""
+for _ in $(seq 1 50); do
+  nginx_worker=$(pgrep -P "$nginx_pid" | head -1 || true)
+  [ -n "$nginx_worker" ] && break
+  sleep 0.05
+done
+[ -n "$nginx_worker" ] || { echo "bench: no nginx worker" >&2; exit 1; }
 
-run() { # name url round
-  taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "$2" >"$work/$1.$3.wrk" 2>&1
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.$3.wrk")
-  p99=$(awk '$1 == "99%" {print $2}' "$work/$1.$3.wrk")
-  echo "| $3 | $1 | $rps | $p99 |" >>"$work/rounds.md"
-  echo "$rps" >>"$work/$1.rps"
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() { # server pid url coding round
+  local header=()
+  [ "$4" = gzip ] && header=(-H 'Accept-Encoding: gzip')
+  local before after
+  before=$(cpu_ticks "$2")
+  taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "${header[@]}" "$3" >"$work/$1.$4.$5.wrk" 2>&1
+  after=$(cpu_ticks "$2")
+  local rps p99 n us
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.$4.$5.wrk")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$1.$4.$5.wrk")
+  n=$(awk '/requests in/ {print $1}' "$work/$1.$4.$5.wrk")
+  us=$(python3 -c "print(f'{($after - $before) / $ticks / $n * 1e6:.2f}')")
+  echo "| $5 | $4 | $1 | $rps | $us | $p99 |" >>"$work/rounds.md"
+  echo "$rps" >>"$work/$1.$4.rps"
+  echo "$us" >>"$work/$1.$4.cpu"
+  python3 -c "
+v = '$p99'
+print(float(v[:-2]) / 1000 if v.endswith('us') else float(v[:-2]) if v.endswith('ms') else float(v[:-1]) * 1000)" >>"$work/$1.$4.p99"
 }
 median() { sort -g "$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm both (connection setup, page cache), then alternate rounds so that
 # load from other processes on the machine hits both alike.
-taskset -c "$client_cpu" wrk -t1 -c32 -d2s "http://$addr$path" >/dev/null 2>&1
-taskset -c "$client_cpu" wrk -t1 -c32 -d2s "http://127.0.0.1:$nginx_port$path" >/dev/null 2>&1
-for round in $(seq 1 "$rounds"); do
-  run byline "http://$addr$path" "$round"
-  run nginx "http://127.0.0.1:$nginx_port$path" "$round"
+for url in "http://$addr$path" "$nginx_url"; do
+  taskset -c "$client_cpu" wrk -t1 -c32 -d2s "$url" >/dev/null 2>&1
 done
-b_rps=$(median "$work/byline.rps")
-n_rps=$(median "$work/nginx.rps")
+for round in $(seq 1 "$rounds"); do
+  for coding in identity gzip; do
+    run byline "$byline_pid" "http://$addr$path" "$coding" "$round"
+    run nginx "$nginx_worker" "$nginx_url" "$coding" "$round"
+  done
+done
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$byline_pid/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$byline_pid/status")
-ratio=$(python3 -c "print(f'{$b_rps / $n_rps:.2f}')")
 
 echo
-echo "site: $items items, $authors authors; $path: $entries entries, $size bytes (identity)"
+echo "site: $items items, $authors authors; $path: $entries entries, $size bytes identity, $gz_size bytes gzip"
 echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (read, merge, publish): $published"
 echo "load average before the run: $load"
-echo "cpu: server on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency"
+echo "cpu: servers on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency; $rounds alternating rounds"
+echo "cpu per request: the server process's user + system time over the round (/proc/PID/stat) / requests"
 echo
-echo "| round | server | requests/s | p99 latency |"
-echo "|---|---|---|---|"
+echo "| round | coding | server | requests/s | server CPU us/request | p99 latency |"
+echo "|---|---|---|---|---|---|"
 cat "$work/rounds.md"
 echo
-echo "median requests/s: byline $b_rps, nginx $n_rps: byline / nginx = ${ratio}x"
+echo "| coding | median of | byline | nginx | byline / nginx |"
+echo "|---|---|---|---|---|"
+for coding in identity gzip; do
+  for m in rps cpu p99; do
+    b=$(median "$work/byline.$coding.$m"); n=$(median "$work/nginx.$coding.$m")
+    case $m in rps) label="requests/s";; cpu) label="CPU us/request";; p99) label="p99 ms";; esac
+    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x |"
+  done
+done
+echo
 echo "byline resident memory: $((rss_loaded / 1024)) MiB after load, $((rss_after / 1024)) MiB after the run, peak $((hwm / 1024)) MiB"
 # Time in byline's handler (routing to a ready response; no network), which
 # the machine's load hardly touches, from its own histogram.
@@ -157,6 +203,3 @@ b = {m[0]: int(m[1]) for m in re.findall(r"request_duration_seconds_bucket\{le=\
 total = b.get("+Inf", 0) or 1
 print("byline handler time: " + ", ".join(f"<= {float(k)*1e6:g} us: {100*v/total:.2f}%" for k, v in b.items() if k != "+Inf"))
 '
-for f in "$work"/*.1.wrk; do
-  echo "--- $(basename "$f")"; cat "$f"
-done

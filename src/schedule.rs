@@ -95,6 +95,61 @@ impl Scheduler {
         }
     }
 
+    /// The config this scheduler refreshes by.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The scheduler for a reloaded `config`: the same store and server, the
+    /// sources' state carried over by name (a source that left the config
+    /// leaves `/healthz` too). Its timers start with [`Scheduler::run`].
+    pub async fn reconfigured(&self, config: Arc<Config>, fetcher: Fetcher) -> Scheduler {
+        let index = |c: &Config, name: &str| c.sources.iter().position(|s| s.name == name);
+        let statuses = self
+            .statuses
+            .lock()
+            .await
+            .iter()
+            .filter(|(name, _)| index(&config, name).is_some())
+            .map(|(name, s)| (name.clone(), s.clone()))
+            .collect();
+        let backoff = self
+            .backoff
+            .lock()
+            .await
+            .iter()
+            .filter_map(|(&n, b)| {
+                let name = &self.config.sources.get(n)?.name;
+                Some((index(&config, name)?, *b))
+            })
+            .collect();
+        Scheduler {
+            config,
+            store: self.store.clone(),
+            fetcher,
+            published: self.published.clone(),
+            statuses: Arc::new(Mutex::new(statuses)),
+            damage: self.damage.clone(),
+            backoff: Arc::new(Mutex::new(backoff)),
+            seed: self.seed.clone(),
+        }
+    }
+
+    /// Refresh the sources `pick` chooses, all at once, then publish the
+    /// edition (always: a reload may have changed feeds even if no source
+    /// changed).
+    pub async fn refresh_where(&self, pick: impl Fn(&crate::config::SourceConfig) -> bool) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, source) in self.config.sources.iter().enumerate() {
+            if pick(source) {
+                let this = self.clone();
+                tasks.spawn(async move { this.tick(n, false).await });
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        self.publish().await;
+    }
+
     /// Refresh every source once (all at once), then publish. What the store
     /// remembers of earlier runs (last success, last error) seeds each
     /// source's status, so `/healthz` does not forget them on a restart.
@@ -271,7 +326,9 @@ impl Scheduler {
         );
         let done = tokio::task::spawn_blocking(move || {
             let edition = Edition::read(&store, &config, config.server.max_items)?;
-            published.publish(edition, statuses);
+            // False when a reload replaced the config meanwhile: the new
+            // scheduler publishes its own edition.
+            published.publish_from(&config, edition, statuses);
             Ok::<_, crate::store::StoreError>(())
         })
         .await;

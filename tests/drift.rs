@@ -494,3 +494,58 @@ fn walls_are_named_at_their_url_and_ordinary_pages_are_read() {
         }
     }
 }
+
+/// `byline build` writes the status feed into the site when the status is
+/// public (`[server] public_status`), as `serve` serves it; not otherwise.
+#[test]
+fn build_writes_the_status_feed_only_when_the_status_is_public() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let story = http_server::Story::new(
+        "A story that stays",
+        "Its summary.",
+        "Jeongmin Kim",
+        "May 20, 2022",
+    );
+    std::fs::write(
+        dir.path().join("good.txt"),
+        http_server::dump("May 21, 2022", &[story]),
+    )
+    .expect("dump");
+    let write = |public: bool| {
+        std::fs::write(
+            dir.path().join("feeds.toml"),
+            format!(
+                "[store]\npath = \"s.db\"\n[server]\npublic_status = {public}\n\
+                 [[source]]\nname = \"good\"\nkind = \"text\"\ninputs = [\"good.txt\"]\n\
+                 [[source]]\nname = \"gone\"\nkind = \"text\"\ninputs = [\"missing.txt\"]\n"
+            ),
+        )
+        .expect("config");
+    };
+    let build = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_byline"))
+            .args(["build", "--out", out])
+            .current_dir(dir.path())
+            .env("RUST_LOG", "off")
+            .status()
+            .expect("byline build runs")
+            .code()
+    };
+    write(false);
+    assert_eq!(build("private"), Some(2), "a source failed");
+    assert!(dir.path().join("private/feed.atom").is_file());
+    assert!(!dir.path().join("private/status.atom").exists());
+
+    write(true);
+    assert_eq!(build("public"), Some(2));
+    for ext in ["atom", "rss", "json"] {
+        assert!(
+            dir.path().join(format!("public/status.{ext}")).is_file(),
+            "{ext}"
+        );
+    }
+    let atom = std::fs::read_to_string(dir.path().join("public/status.atom")).expect("atom");
+    assert!(atom.contains("gone: fetch alarm raised"), "{atom}");
+    assert!(!atom.contains("good:"), "{atom}");
+    valid_atom(dir.path(), &atom);
+}

@@ -544,6 +544,17 @@ async fn errors_explain_themselves() {
         text.is_empty() || text.starts_with("HTTP/1.1 431"),
         "expected 431 or a closed connection, got {text:?}"
     );
+    // So is one with more headers than hyper's limit of 100.
+    let many: String = (0..150).map(|n| format!("X-H{n}: v\r\n")).collect();
+    let answer = raw(
+        &s.addr,
+        format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "expected 431 or a closed connection, got {text:?}"
+    );
 
     for bad in ["limit=0", "limit=100000", "limit=ten"] {
         let r = get(&s.url(&format!("/feed.json?{bad}"))).await;
@@ -1008,5 +1019,59 @@ fn a_request_without_host_or_with_two_is_refused() {
     assert!(
         status("GET /feed.atom HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").contains(" 200 "),
         "one Host"
+    );
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_only_the_machine_and_its_proxies() {
+    let c = client();
+    let status = |s: &Server, path: &str, forwarded: Option<&'static str>| {
+        let mut r = c.get(s.url(path));
+        if let Some(f) = forwarded {
+            r = r.header("X-Forwarded-For", f);
+        }
+        async move { r.send().await.unwrap().status() }
+    };
+    let s = Server::start(
+        "http://127.0.0.1:8080/",
+        r#"trusted_proxies = ["10.0.0.0/8"]"#,
+    );
+    for path in ["/healthz", "/metrics"] {
+        // From this machine, and from a proxy forwarding one of ours: open.
+        assert_eq!(status(&s, path, None).await, StatusCode::OK, "{path}");
+        assert_eq!(status(&s, path, Some("10.1.2.3")).await, StatusCode::OK);
+        // A proxy on this machine forwarding a public client: closed, and it says why.
+        assert_eq!(
+            status(&s, path, Some("203.0.113.7")).await,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        assert_eq!(
+            status(&s, path, Some("127.0.0.1, 203.0.113.7")).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(status(&s, path, Some("junk")).await, StatusCode::FORBIDDEN);
+    }
+    let body = c
+        .get(s.url("/healthz"))
+        .header("X-Forwarded-For", "203.0.113.7")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("public_status = true"), "{body}");
+    // Feeds stay public.
+    assert_eq!(
+        status(&s, "/feed.atom", Some("203.0.113.7")).await,
+        StatusCode::OK
+    );
+    drop(s);
+
+    let s = Server::start("http://127.0.0.1:8080/", "public_status = true");
+    assert_eq!(
+        status(&s, "/healthz", Some("203.0.113.7")).await,
+        StatusCode::OK
     );
 }

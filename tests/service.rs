@@ -38,7 +38,7 @@ fn every_command_explains_its_config_and_a_missing_one_says_how_to_name_it() {
         );
     }
     let missing = byline(dir.path(), &["check"]);
-    assert!(!missing.status.success());
+    assert_eq!(missing.status.code(), Some(1), "a config error is 1");
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(
         err.contains("feeds.toml") && err.contains("--config PATH"),
@@ -55,6 +55,27 @@ fn every_command_explains_its_config_and_a_missing_one_says_how_to_name_it() {
             .is_some_and(|m| m.contains("--config")),
         "{line}"
     );
+}
+
+#[test]
+fn exit_codes_tell_usage_and_config_from_a_failed_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert_eq!(byline(dir.path(), &["--help"]).status.code(), Some(0));
+    let usage = byline(dir.path(), &["check", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(1), "usage error: {usage:?}");
+    std::fs::write(dir.path().join("feeds.toml"), "[server]\nlisen = 1\n").expect("config");
+    let config = byline(dir.path(), &["check"]);
+    assert_eq!(config.status.code(), Some(1), "config error: {config:?}");
+    assert!(String::from_utf8_lossy(&config.stderr).contains("did you mean `listen`?"));
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[[source]]\nname = \"gone\"\nkind = \"text\"\ninputs = [\"missing.txt\"]\n",
+    )
+    .expect("config");
+    for command in ["check", "refresh", "build"] {
+        let failed = byline(dir.path(), &[command]);
+        assert_eq!(failed.status.code(), Some(2), "{command}: {failed:?}");
+    }
 }
 
 #[test]
@@ -219,4 +240,143 @@ fn a_restart_serves_the_store_while_the_first_refresh_runs() {
         "the stored stories are served: {}",
         feed.1
     );
+}
+
+/// A `byline serve` whose whole log is kept, for tests that read it.
+struct Logged {
+    child: std::process::Child,
+    root: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Logged {
+    fn start(dir: &Path) -> Logged {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
+            .current_dir(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("byline runs");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
+                }
+                lines.lock().expect("log").push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a `listening on` line");
+        let root = format!("http://{addr}");
+        support_serve::wait_ready(&root);
+        Logged { child, root, log }
+    }
+
+    fn hangup(&self) {
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+
+    fn log_has(&self, pattern: impl Fn(&str) -> bool) -> bool {
+        self.log.lock().expect("log").iter().any(|l| pattern(l))
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `what` every 50 ms for up to 15 s.
+fn eventually(mut what: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(15) {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = |name: &str, dump: &str| {
+        format!(
+            "[[source]]\nname = \"{name}\"\nkind = \"text\"\ninputs = [\"{}\"]\n",
+            fixture(dump)
+        )
+    };
+    let config = dir.path().join("feeds.toml");
+    let head = |title: &str| format!("title = \"{title}\"\n[server]\nrefresh_interval_secs = 0\n");
+    std::fs::write(
+        &config,
+        head("Before reload") + &source("dump", "text/nknews-2021-03-04.txt"),
+    )
+    .expect("config");
+    let server = Logged::start(dir.path());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let get = |path: &str| {
+        rt.block_on(async {
+            let r = reqwest::get(format!("{}{path}", server.root))
+                .await
+                .expect("get");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        })
+    };
+    assert!(get("/").1.contains("Before reload"));
+    assert_eq!(get("/sources/extra.atom").0, 404);
+
+    // A changed config: a new title, a new source read at once.
+    std::fs::write(
+        &config,
+        head("After reload")
+            + &source("dump", "text/nknews-2021-03-04.txt")
+            + &source("extra", "text/nknews-2022-05-21.txt"),
+    )
+    .expect("config");
+    server.hangup();
+    assert!(
+        eventually(|| get("/").1.contains("After reload")),
+        "not republished"
+    );
+    let (status, feed) = get("/sources/extra.atom");
+    assert_eq!(status, 200);
+    assert!(feed.contains("<entry>"), "{feed}");
+    assert!(get("/feed.atom").1.contains("<title>After reload</title>"));
+
+    // A broken config: reported with its place, the old one kept.
+    std::fs::write(&config, "title = \"Broken\"\n[server]\nlisen = 1\n").expect("config");
+    server.hangup();
+    assert!(
+        eventually(|| server.log_has(|l| l.contains("reload refused")
+            && l.contains("feeds.toml:3:1")
+            && l.contains("did you mean `listen`?"))),
+        "no refusal in the log:\n{}",
+        server.log.lock().expect("log").join("\n")
+    );
+    let (status, index) = get("/");
+    assert_eq!(status, 200);
+    assert!(index.contains("After reload") && !index.contains("Broken"));
+    assert_eq!(get("/sources/extra.atom").0, 200);
+    let (status, health) = get("/healthz");
+    assert_eq!(status, 200, "{health}");
 }

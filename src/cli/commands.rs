@@ -14,8 +14,7 @@ use crate::fetch::{FetchOptions, Fetcher};
 use crate::output;
 use crate::read;
 use crate::refresh::{self, RefreshOutcome};
-use crate::schedule::Scheduler;
-use crate::server::{self, Published};
+
 use crate::site;
 use crate::store::Store;
 use crate::views::Edition;
@@ -26,7 +25,10 @@ pub(super) fn fetcher(config: &Config) -> Result<Fetcher, String> {
 
 /// The fetcher of `config`'s sources; a non-zero `deadline` caps each
 /// request's total time (below the default timeout).
-fn fetcher_within(config: &Config, deadline: std::time::Duration) -> Result<Fetcher, String> {
+pub(super) fn fetcher_within(
+    config: &Config,
+    deadline: std::time::Duration,
+) -> Result<Fetcher, String> {
     let mut options = FetchOptions::default();
     if !deadline.is_zero() {
         options.timeout = options.timeout.min(deadline);
@@ -105,14 +107,17 @@ pub(super) async fn build(config: Config, _path: &Path, out: &Path) -> Result<Ex
             let edition = Edition::read(&store, &config, config.server.max_items)?;
             let stories = store.item_count(None)?;
             let mut docs = site::documents(&edition, &config);
-            // The status feed too, so a static host carries it like `serve`.
-            let events = store.alarm_events(crate::render::status::ENTRIES)?;
-            docs.extend(site::status_documents(
-                &events,
-                &edition,
-                &config,
-                chrono::Utc::now(),
-            ));
+            // The status feed tells what /healthz tells: in a public site
+            // only when the config makes the status public.
+            if config.server.public_status {
+                let events = store.alarm_events(crate::render::status::ENTRIES)?;
+                docs.extend(site::status_documents(
+                    &events,
+                    &edition,
+                    &config,
+                    chrono::Utc::now(),
+                ));
+            }
             Ok::<_, crate::store::StoreError>((docs, stories))
         })
         .await
@@ -148,104 +153,6 @@ fn report(outcomes: &[RefreshOutcome]) -> usize {
         }
     }
     outcomes.iter().filter(|o| o.failed()).count()
-}
-
-pub(super) async fn serve(
-    config: Config,
-    config_path: &Path,
-    listen: Option<std::net::SocketAddr>,
-) -> Result<ExitCode, String> {
-    let addr = match listen {
-        Some(a) => a,
-        None => config.server.listen.parse().map_err(|e| {
-            format!(
-                "{}: server.listen {:?}: {e}",
-                config_path.display(),
-                config.server.listen
-            )
-        })?,
-    };
-    // Signals are handled from the start; a port in use is reported before
-    // any source is read.
-    let signal = server::shutdown_signal();
-    let listener = server::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let mut config = config;
-    let bound = listener.local_addr().ok();
-    if let (true, Some(bound)) = (config.base_url_given, bound) {
-        // A base_url on this machine that is not where we listen is most
-        // likely a leftover: say so rather than publish dead links.
-        let here = config.base_url.host_str().is_some_and(|h| {
-            h == "localhost"
-                || h.parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        if here && config.base_url.port_or_known_default() != Some(bound.port()) {
-            tracing::warn!(base_url = %config.base_url, listening = %bound,
-                "base_url points at another port of this machine than the one byline listens on; links will not reach this server");
-        }
-    }
-    if let (false, Some(bound)) = (config.base_url_given, bound) {
-        // Without a base_url, every link points where this server listens
-        // (not at the default :8080 when --listen says otherwise).
-        if let Ok(url) = url::Url::parse(&format!("http://{bound}/")) {
-            info!(base_url = %url, "no base_url in the config: links use the address byline listens on");
-            config.base_url = url;
-        }
-    }
-    let store = open_store(&config).await?;
-    if store.read_only() {
-        tracing::warn!(store = %store.path().display(),
-            "the store is read-only: serving what it holds; refreshes cannot be stored");
-    }
-    let interval = config.server.refresh_interval_secs;
-    // A fetch never outlives its source's refresh interval: sources that
-    // stall cannot hold their host's slots while the others on it wait.
-    let fetcher = fetcher_within(&config, std::time::Duration::from_secs(interval))?;
-    let config = Arc::new(config);
-    let published = Arc::new(Published::new((*config).clone()));
-    // Listen for a shutdown signal from now on: one during the first
-    // refresh stops byline as cleanly as one while serving.
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        signal.await;
-        let _ = stop.send(true);
-    });
-    if let Some(addr) = config.editor {
-        let config = config.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::suggest::serve_editor(&config, addr).await {
-                error!("{e}");
-            }
-        });
-    }
-    let scheduler = Scheduler::new(config, store, fetcher, published.clone());
-    // Serve what the store holds at once (a restart costs readers nothing),
-    // while the first refresh runs; /healthz says "starting" until it ends.
-    scheduler.publish().await;
-    let mut until_stopped = stopped.clone();
-    let serving = tokio::spawn(server::serve(listener, published.clone(), async move {
-        let _ = until_stopped.wait_for(|s| *s).await;
-    }));
-    {
-        let scheduler = scheduler.clone();
-        tokio::spawn(async move { scheduler.check_store().await });
-    }
-    tokio::select! {
-        () = scheduler.refresh_all() => {
-            published.set_started();
-            info!("first refresh done");
-            if interval > 0 {
-                tokio::spawn(scheduler.run(std::time::Duration::from_secs(interval)));
-            }
-        }
-        _ = stopped.wait_for(|s| *s) => {}
-    }
-    if let Err(e) = serving.await {
-        return Err(format!("the server stopped: {e}"));
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn check(
@@ -286,10 +193,11 @@ pub(super) async fn check(
         let text = serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?;
         writeln!(out, "{text}").map_err(|e| e.to_string())?;
     }
+    // 2, as for `build` and `refresh`: the config was fine, a source was not.
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(2)
     })
 }
 

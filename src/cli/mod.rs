@@ -4,6 +4,7 @@
 mod commands;
 mod print;
 mod record;
+mod serve;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tracing::error;
 
 use crate::config::Config;
-use commands::{build, check, ingest, refresh, serve};
+use commands::{build, check, ingest, refresh};
+use serve::serve;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
 #[derive(Debug, Parser)]
@@ -190,7 +192,20 @@ enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error; byline keeps 2 for "a source failed", so
+    // a usage error is 1, like a config error (help and version stay 0).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
     let log_format = cli.log_format;
     init_logging(cli.log_format, cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

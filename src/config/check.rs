@@ -69,6 +69,7 @@ pub(super) fn check_server(raw: RawServer, loc: &Locator) -> Result<ServerConfig
     Ok(ServerConfig {
         listen,
         cache_max_age: raw.cache_max_age.unwrap_or(300),
+        public_status: raw.public_status.unwrap_or(false),
         trusted_proxies,
         max_connections: at_least(raw.max_connections, "max_connections", 1, 1_000_000, 1024)?
             as usize,

@@ -110,6 +110,10 @@ pub struct ServerConfig {
     /// Seconds between refreshes of each source by `byline serve` (with
     /// jitter), through the store; 0 reads the sources once at start-up.
     pub refresh_interval_secs: u64,
+    /// `/healthz`, `/metrics` and `/status.*` answer every client (and `build`
+    /// writes the status feed); by default only
+    /// loopback and trusted proxies (and clients they forward from those).
+    pub public_status: bool,
 }
 
 /// An address or a CIDR block (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`).
@@ -268,7 +272,7 @@ impl Config {
         let loc = Locator { path, text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
-            loc.error(span, e.message().trim().to_owned())
+            loc.error(span, with_suggestion(e.message().trim()))
         })?;
 
         let base_url_given = raw.base_url.is_some();
@@ -417,3 +421,25 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+/// serde names an unknown key and lists the expected ones; add the nearest
+/// expected key, as a "did you mean" hint, when one is close enough to be a typo.
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((given, expected)) = rest.split_once("`, expected ") else {
+        return message.to_owned();
+    };
+    let nearest = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|key| (strsim::jaro_winkler(given, key), key))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match nearest {
+        Some((_, key)) => format!("{message}; did you mean `{key}`?"),
+        None => message.to_owned(),
+    }
+}

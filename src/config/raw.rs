@@ -66,6 +66,7 @@ pub(super) struct RawServer {
     pub(super) max_items: Option<Spanned<u32>>,
     pub(super) cache_mb: Option<Spanned<u32>>,
     pub(super) refresh_interval_secs: Option<Spanned<u32>>,
+    pub(super) public_status: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

@@ -247,3 +247,18 @@ fn alarm_mistakes_name_their_key_and_place() {
     assert!(e.contains("top-level [alarms]"), "{e}");
     assert!(e.starts_with("feeds.toml:6:"), "{e}");
 }
+
+#[test]
+fn an_unknown_key_names_the_nearest_known_one() {
+    let e = parse("[server]\nlisen = \"127.0.0.1:9000\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("feeds.toml:2:1: unknown field `lisen`"),
+        "{e}"
+    );
+    assert!(e.ends_with("did you mean `listen`?"), "{e}");
+    // Nothing close: no guess.
+    let e = parse("[server]\nzzzz = 1\n").unwrap_err().to_string();
+    assert!(!e.contains("did you mean"), "{e}");
+}

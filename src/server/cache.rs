@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use hyper::header::HeaderValue;
+use hyper::header::{self, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 use crate::site::Document;
 
@@ -120,6 +121,18 @@ pub(crate) struct Entry {
     pub(crate) last_modified_header: Option<HeaderValue>,
     /// Bytes held, for the cache budget.
     pub(crate) size: usize,
+    /// The response headers of each coding (identity, gzip, brotli), built
+    /// on first send and cloned per response: a clone costs less than
+    /// inserting (and hashing) every header again.
+    heads: OnceLock<Heads>,
+}
+
+/// Ready response headers and what they were built with.
+#[derive(Debug)]
+struct Heads {
+    cache_control: HeaderValue,
+    vary: &'static str,
+    by_coding: [HeaderMap; 3],
 }
 
 impl Entry {
@@ -169,7 +182,61 @@ impl Entry {
             last_modified,
             digest,
             size,
+            heads: OnceLock::new(),
         }
+    }
+
+    /// The headers of a `200` in `coding` (as [`Entry::representation`]
+    /// resolves it), for documents served with `cache_control` and `vary`.
+    pub(crate) fn head(
+        &self,
+        coding: Coding,
+        cache_control: &HeaderValue,
+        vary: &'static str,
+    ) -> HeaderMap {
+        let build = || Heads {
+            cache_control: cache_control.clone(),
+            vary,
+            by_coding: [Coding::Identity, Coding::Gzip, Coding::Brotli]
+                .map(|c| self.build_head(c, cache_control, vary)),
+        };
+        let heads = self.heads.get_or_init(build);
+        if heads.vary != vary || heads.cache_control != cache_control {
+            // Not what this entry was first sent with (never within one
+            // snapshot): build, don't cache.
+            return self.build_head(coding, cache_control, vary);
+        }
+        let n = match self.representation(coding).0 {
+            Coding::Identity => 0,
+            Coding::Gzip => 1,
+            Coding::Brotli => 2,
+        };
+        heads.by_coding[n].clone()
+    }
+
+    fn build_head(
+        &self,
+        coding: Coding,
+        cache_control: &HeaderValue,
+        vary: &'static str,
+    ) -> HeaderMap {
+        let (coding, _, etag) = self.representation(coding);
+        let mut h = HeaderMap::with_capacity(8);
+        h.insert(header::CONTENT_TYPE, self.content_type.clone());
+        if let Some(c) = coding.header() {
+            h.insert(header::CONTENT_ENCODING, c);
+        }
+        h.insert(header::ETAG, etag.clone());
+        if let Some(lm) = &self.last_modified_header {
+            h.insert(header::LAST_MODIFIED, lm.clone());
+        }
+        h.insert(header::CACHE_CONTROL, cache_control.clone());
+        h.insert(header::VARY, HeaderValue::from_static(vary));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h
     }
 
     /// The body and `ETag` for `coding`, falling back to identity when that

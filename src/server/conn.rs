@@ -130,6 +130,8 @@ impl PerAddress {
     pub(crate) fn admit(&self, ip: IpAddr, published: &Published) -> Option<Held> {
         let ip = ip.to_canonical();
         if published
+            .snapshot()
+            .settings
             .config
             .server
             .trusted_proxies

@@ -41,9 +41,10 @@ use tracing::{debug, info, warn};
 /// How long requests in flight get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Largest request head (request line plus headers) read into memory; a
-/// larger one is answered 431 by hyper.
+/// larger one is answered 431 by hyper. (hyper's own limit of 100 headers
+/// stays: setting another makes it allocate and fill the header arrays on
+/// every request, 10 % of a request's instructions.)
 const MAX_HEAD_BYTES: usize = 16 * 1024;
-const MAX_HEADERS: usize = 64;
 /// Pause after a failed accept (out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -54,13 +55,14 @@ pub async fn serve(
     published: Arc<Published>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let server = &published.config.server;
+    // Listening settings are the start-up config's (a reload warns when they change).
+    let config = published.config();
+    let server = &config.server;
     let permits = Arc::new(Semaphore::new(server.max_connections));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(server.header_timeout_secs))
         .max_buf_size(MAX_HEAD_BYTES)
-        .max_headers(MAX_HEADERS)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let write_timeout = Duration::from_secs(server.write_timeout_secs);
@@ -127,6 +129,38 @@ pub async fn serve(
     }
 }
 
+/// Run [`serve`] on a thread of its own with a single-threaded runtime, and
+/// return at once; the returned handle completes when serving has stopped.
+///
+/// Answering a request is a lookup and a write, microseconds of work: on one
+/// thread it needs no work stealing, cross-thread wake-ups or contended
+/// atomics, which cost more than the work itself on a multi-threaded runtime.
+/// Reading, parsing and storing stay on the main runtime and its blocking
+/// pool, so they never delay a request.
+pub fn serve_on_own_thread(
+    listener: TcpListener,
+    published: Arc<Published>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+    let listener = listener.into_std()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (done, stopped) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("byline-http".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => serve(listener, published, shutdown).await,
+                    Err(e) => warn!(error = %e, "cannot serve on the listening socket"),
+                }
+            });
+            let _ = done.send(());
+        })?;
+    Ok(stopped)
+}
+
 /// Bind `addr` and say where the server listens, in the one log line tests
 /// and scripts look for: `listening on http://ADDR/` (the bound address, so
 /// port 0 gives the port the system chose).
@@ -135,6 +169,40 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let local = listener.local_addr()?;
     info!("listening on http://{local}/");
     Ok(listener)
+}
+
+/// SIGHUP, the signal to read the config again: each `recv` completes on
+/// the next one. Installed when called, so from then on SIGHUP no longer
+/// ends the process. Never completes where there are no such signals.
+pub struct Reload(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Reload {
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.0
+            && s.recv().await.is_some()
+        {
+            info!("SIGHUP: reloading the config");
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+pub fn reload_signal() -> Reload {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(s) => Reload(Some(s)),
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGHUP; reload by restarting");
+                Reload(None)
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    Reload()
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when

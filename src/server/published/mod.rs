@@ -34,13 +34,36 @@ use super::status::{SourceStatus, problems};
 /// every combination cannot grow memory or evict the plain documents.
 const MAX_VARIANTS: usize = 128;
 
-/// The server's view of the site: configuration, the current snapshot, metrics.
-pub struct Published {
-    pub(crate) config: Config,
+/// What one config gives the server. A snapshot carries the settings it was
+/// rendered with, so a reload swaps both at once and a request never mixes
+/// the old config with the new.
+pub(crate) struct Settings {
+    pub(crate) config: Arc<Config>,
     pub(crate) site: Site,
-    pub(crate) metrics: Metrics,
     /// `Cache-Control` of every document.
     pub(crate) cache_control: HeaderValue,
+}
+
+impl Settings {
+    fn new(config: Arc<Config>) -> Self {
+        let site = site::site(&config);
+        let cache_control =
+            HeaderValue::from_str(&format!("public, max-age={}", config.server.cache_max_age))
+                .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300"));
+        Settings {
+            config,
+            site,
+            cache_control,
+        }
+    }
+}
+
+/// The server's view of the site: the current snapshot, the settings the next
+/// one is built with, metrics.
+pub struct Published {
+    pub(crate) metrics: Metrics,
+    /// The settings of the next publish (a reload replaces them).
+    settings: Mutex<Arc<Settings>>,
     current: RwLock<Arc<Snapshot>>,
     /// Why the store cannot be trusted, if it cannot: `/healthz` fails.
     store_problem: RwLock<Option<String>>,
@@ -53,22 +76,32 @@ pub struct Published {
 impl Published {
     /// A server for `config` that publishes nothing yet (every view is empty
     /// until [`Published::publish`]).
-    pub fn new(config: Config) -> Self {
-        let site = site::site(&config);
-        let cache_control =
-            HeaderValue::from_str(&format!("public, max-age={}", config.server.cache_max_age))
-                .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=300"));
-        let empty = Snapshot::build(&config, &site, Edition::default(), Vec::new());
+    pub fn new(config: impl Into<Arc<Config>>) -> Self {
+        let settings = Arc::new(Settings::new(config.into()));
+        let empty = Snapshot::build(settings.clone(), Edition::default(), Vec::new());
         Published {
-            site,
             metrics: Metrics::default(),
-            cache_control,
+            settings: Mutex::new(settings),
             current: RwLock::new(Arc::new(empty)),
             store_problem: RwLock::new(None),
             starting: std::sync::atomic::AtomicBool::new(true),
             alarm_events: RwLock::new(Arc::new(Vec::new())),
-            config,
         }
+    }
+
+    /// The config the next publish renders with.
+    pub fn config(&self) -> Arc<Config> {
+        self.settings().config.clone()
+    }
+
+    fn settings(&self) -> MutexGuard<'_, Arc<Settings>> {
+        self.settings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Render from now on with `config` (a reload); what is served changes
+    /// with the next [`Published::publish_from`] of that config.
+    pub fn reconfigure(&self, config: Arc<Config>) {
+        *self.settings() = Arc::new(Settings::new(config));
     }
 
     /// Publish a new merged item set (in feed order) and the sources' state:
@@ -89,12 +122,30 @@ impl Published {
     pub fn publish_statuses(&self, mut sources: Vec<SourceStatus>) {
         let previous = self.snapshot();
         keep_history(&previous, &mut sources);
-        let snapshot = previous.with_statuses(&self.site, sources);
+        let snapshot = previous.with_statuses(sources);
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         *current = Arc::new(snapshot);
     }
 
-    pub fn publish(&self, edition: Edition, mut sources: Vec<SourceStatus>) {
+    pub fn publish(&self, edition: Edition, sources: Vec<SourceStatus>) {
+        let config = self.config();
+        self.publish_from(&config, edition, sources);
+    }
+
+    /// [`Published::publish`] an edition read with `config`, unless a reload
+    /// replaced that config meanwhile (the edition is then stale: its views
+    /// follow the old feeds and rules). Returns whether it was published.
+    pub fn publish_from(
+        &self,
+        config: &Arc<Config>,
+        edition: Edition,
+        mut sources: Vec<SourceStatus>,
+    ) -> bool {
+        // Held to the end: a reload waits for a publish in progress.
+        let settings = self.settings();
+        if !Arc::ptr_eq(&settings.config, config) {
+            return false;
+        }
         let started = std::time::Instant::now();
         let previous = self.snapshot();
         // The old snapshot's documents are about to be replaced: let them go
@@ -103,8 +154,8 @@ impl Published {
         previous.docs().clear();
         previous.variants().clear();
         keep_history(&previous, &mut sources);
-        let snapshot = Snapshot::build(&self.config, &self.site, edition, sources);
-        let warmed = snapshot.prewarm(self);
+        let snapshot = Snapshot::build(settings.clone(), edition, sources);
+        let warmed = snapshot.prewarm();
         info!(
             items = snapshot.edition.stories.len(),
             store_bytes = snapshot.edition.stories.bytes(),
@@ -118,8 +169,9 @@ impl Published {
             let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
             std::mem::replace(&mut *current, Arc::new(snapshot))
         };
-        drop((old, previous));
+        drop((old, previous, settings));
         release_free_memory();
+        true
     }
 
     /// The first refresh after start-up has ended.
@@ -254,6 +306,8 @@ pub(crate) enum Missing {
 
 /// One edition and everything the server derives from it.
 pub(crate) struct Snapshot {
+    /// The config and site this snapshot was rendered with.
+    pub(crate) settings: Arc<Settings>,
     /// The views (in edition order: all, authors, tags, sources, custom
     /// feeds) and their stories, packed.
     pub(crate) edition: Arc<Edition>,
@@ -275,7 +329,7 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// This snapshot's edition and documents with new source states: only
     /// the index page (which lists sources with problems) is rendered again.
-    fn with_statuses(&self, site: &Site, mut sources: Vec<SourceStatus>) -> Snapshot {
+    fn with_statuses(&self, mut sources: Vec<SourceStatus>) -> Snapshot {
         for status in &mut sources {
             status.items_published = self
                 .by_key
@@ -286,8 +340,9 @@ impl Snapshot {
         let problems = problems(&sources);
         let (index, _) = self
             .edition
-            .with_headlines(|views| site::lists(views, site, &problems));
+            .with_headlines(|views| site::lists(views, &self.settings.site, &problems));
         Snapshot {
+            settings: self.settings.clone(),
             edition: self.edition.clone(),
             by_key: self.by_key.clone(),
             sources,
@@ -302,8 +357,7 @@ impl Snapshot {
 
     /// Keep `edition` and render its index and OPML list.
     fn build(
-        config: &Config,
-        site: &Site,
+        settings: Arc<Settings>,
         edition: Edition,
         mut sources: Vec<SourceStatus>,
     ) -> Snapshot {
@@ -319,10 +373,12 @@ impl Snapshot {
                 .and_then(|&n| edition.views.get(n))
                 .map_or(0, |v| v.total);
         }
-        let budget = config.server.cache_mb.saturating_mul(1024 * 1024);
+        let budget = settings.config.server.cache_mb.saturating_mul(1024 * 1024);
         let problems = problems(&sources);
-        let (index, opml) = edition.with_headlines(|views| site::lists(views, site, &problems));
+        let (index, opml) =
+            edition.with_headlines(|views| site::lists(views, &settings.site, &problems));
         Snapshot {
+            settings,
             edition: Arc::new(edition),
             index: Arc::new(Entry::new(index)),
             opml: Arc::new(Entry::new(opml)),
@@ -387,9 +443,9 @@ impl Snapshot {
         doc: DocRef,
         narrowing: &Narrowing,
         origin: Option<&Site>,
-        published: &Published,
     ) -> Result<Arc<Entry>, Missing> {
-        let whole = self.unnarrowed(doc, narrowing, published.config.server.max_items);
+        let max_items = self.settings.config.server.max_items;
+        let whole = self.unnarrowed(doc, narrowing, max_items);
         let narrowing = if whole {
             &Narrowing::default()
         } else {
@@ -418,14 +474,8 @@ impl Snapshot {
             key
         };
         let doc = self.resolve(doc)?;
-        let site = origin.unwrap_or(&published.site);
-        let document = self.render(
-            path,
-            doc,
-            narrowing,
-            site,
-            published.config.server.max_items,
-        )?;
+        let site = origin.unwrap_or(&self.settings.site);
+        let document = self.render(path, doc, narrowing, site, max_items)?;
         // A narrowed document is one of many a client can ask for: cheap
         // compression keeps a stream of random `?limit=`s at a bounded cost.
         let effort = if plain { Effort::Best } else { Effort::Fast };
@@ -576,9 +626,9 @@ impl Snapshot {
 
     /// Render every view's plain documents, the whole stream first, until the
     /// cache budget is full. Returns how many were rendered.
-    fn prewarm(&self, published: &Published) -> usize {
+    fn prewarm(&self) -> usize {
         let none = Narrowing::default();
-        let max_items = published.config.server.max_items;
+        let max_items = self.settings.config.server.max_items;
         let mut warmed = 0;
         for (n, view) in self.edition.views.iter().enumerate() {
             let path = view.key.path();
@@ -590,7 +640,7 @@ impl Snapshot {
                 docs.push((format!("{path}.html"), Doc::Page(n)));
             }
             for (path, doc) in docs {
-                let Ok(document) = self.render(&path, doc, &none, &published.site, max_items)
+                let Ok(document) = self.render(&path, doc, &none, &self.settings.site, max_items)
                 else {
                     continue;
                 };

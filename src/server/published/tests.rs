@@ -66,8 +66,7 @@ fn views_match_the_edition() {
     let config = config("");
     let items = items();
     let snap = Snapshot::build(
-        &config,
-        &site::site(&config),
+        Arc::new(Settings::new(Arc::new(config.clone()))),
         edition(&config, &items),
         Vec::new(),
     );
@@ -103,8 +102,7 @@ fn views_match_the_edition() {
 fn narrowing_selects_by_tag_author_and_limit() {
     let config = config("");
     let snap = Snapshot::build(
-        &config,
-        &site::site(&config),
+        Arc::new(Settings::new(Arc::new(config.clone()))),
         edition(&config, &items()),
         Vec::new(),
     );
@@ -153,7 +151,7 @@ fn serves_what_build_writes() {
         };
         assert_eq!(path, doc.path);
         let entry = snap
-            .document(&path, docref, &Narrowing::default(), None, &published)
+            .document(&path, docref, &Narrowing::default(), None)
             .unwrap();
         assert_eq!(entry.identity, doc.body.as_bytes(), "{}", doc.path);
         assert_eq!(entry.content_type, doc.content_type, "{}", doc.path);
@@ -175,7 +173,7 @@ fn unknown_views_and_narrowings_are_missing() {
     published.publish(edition(&config(""), &items()), Vec::new());
     let snap = published.snapshot();
     let none = Narrowing::default();
-    let get = |path: &str, doc, n: &Narrowing| snap.document(path, doc, n, None, &published);
+    let get = |path: &str, doc, n: &Narrowing| snap.document(path, doc, n, None);
     assert_eq!(
         get(
             "authors/nobody.atom",
@@ -208,7 +206,7 @@ fn unknown_views_and_narrowings_are_missing() {
 #[test]
 fn another_origin_gets_its_own_pages_and_the_same_feeds() {
     let published = Published::new(config("[server]\ntrusted_proxies = [\"127.0.0.1\"]"));
-    published.publish(edition(&published.config, &items()), Vec::new());
+    published.publish(edition(&published.config(), &items()), Vec::new());
     let snap = published.snapshot();
     let none = Narrowing::default();
     let other = Site {
@@ -216,10 +214,10 @@ fn another_origin_gets_its_own_pages_and_the_same_feeds() {
         title: "T".into(),
     };
     let plain = snap
-        .document("index.html", DocRef::Index, &none, None, &published)
+        .document("index.html", DocRef::Index, &none, None)
         .unwrap();
     let mirrored = snap
-        .document("index.html", DocRef::Index, &none, Some(&other), &published)
+        .document("index.html", DocRef::Index, &none, Some(&other))
         .unwrap();
     let text = |e: &Entry| String::from_utf8(e.identity.to_vec()).unwrap();
     assert!(text(&plain).contains("https://example.org/feeds/authors/jeongmin-kim"));
@@ -228,13 +226,7 @@ fn another_origin_gets_its_own_pages_and_the_same_feeds() {
     // Pages follow the origin; their item lists are the same.
     let page = DocRef::Page(ViewRef::Author("jeongmin-kim"));
     let mirrored = snap
-        .document(
-            "authors/jeongmin-kim.html",
-            page,
-            &none,
-            Some(&other),
-            &published,
-        )
+        .document("authors/jeongmin-kim.html", page, &none, Some(&other))
         .unwrap();
     assert!(text(&mirrored).contains("https://mirror.example/news/"));
     assert!(text(&mirrored).contains("Story 3"));

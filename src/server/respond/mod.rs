@@ -21,7 +21,7 @@ use crate::views::ViewKey;
 
 use super::cache::{Coding, Entry};
 use super::metrics::RouteClass;
-use super::published::{Missing, Narrowing, Published, Snapshot};
+use super::published::{Missing, Narrowing, Published, Settings, Snapshot};
 use super::routes::{self, DocRef, Route, ViewRef};
 use super::status::SourceStatus;
 
@@ -46,7 +46,8 @@ pub(crate) fn handle<B: hyper::body::Body>(
     req: Request<B>,
 ) -> Response<Body> {
     let started = Instant::now();
-    let (class, response) = respond(published, peer, &req);
+    let snap = published.snapshot();
+    let (class, response) = respond(published, &snap, peer, &req);
     let took = started.elapsed();
     let status = response.status().as_u16();
     let bytes = if req.method() == Method::HEAD {
@@ -56,7 +57,7 @@ pub(crate) fn handle<B: hyper::body::Body>(
     };
     published.metrics.record(class, status, bytes, took);
     if tracing::enabled!(target: "byline::access", tracing::Level::INFO) {
-        let client = client_addr(published, peer, req.headers());
+        let client = client_addr(&snap.settings, peer, req.headers());
         info!(
             target: "byline::access",
             %client,
@@ -73,6 +74,7 @@ pub(crate) fn handle<B: hyper::body::Body>(
 
 fn respond<B: hyper::body::Body>(
     published: &Published,
+    snap: &Snapshot,
     peer: SocketAddr,
     req: &Request<B>,
 ) -> (RouteClass, Response<Body>) {
@@ -124,13 +126,30 @@ fn respond<B: hyper::body::Body>(
             ),
         );
     }
-    let snap = published.snapshot();
-    match routes::route(uri.path(), published.site.base_url.path()) {
-        Route::Doc { path, doc } => document(published, &snap, peer, req, &path, doc),
+    let settings = &snap.settings;
+    let route = routes::route(uri.path(), settings.site.base_url.path());
+    // The status feed tells what /healthz tells: for the same clients.
+    if matches!(route, Route::Health | Route::Metrics | Route::Status(_))
+        && !settings.config.server.public_status
+        && !operator(settings, peer.ip(), req.headers())
+    {
+        return (
+            RouteClass::Other,
+            text(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "byline: {} answers only loopback and [server] trusted_proxies; set [server] public_status = true to open it.\n",
+                    uri.path()
+                ),
+            ),
+        );
+    }
+    match route {
+        Route::Doc { path, doc } => document(snap, peer, req, &path, doc),
         Route::Health => (
             RouteClass::Health,
             health(
-                &snap,
+                snap,
                 published.store_problem().as_deref(),
                 published.is_starting(),
             ),
@@ -151,7 +170,7 @@ fn respond<B: hyper::body::Body>(
             let body = crate::render::status::render(
                 format,
                 &published.alarm_events(),
-                &published.site,
+                &settings.site,
                 // As `byline build` dates it: the newest story, else now.
                 snap.edition.as_of.map_or(snap.published_at, |t| t.to_utc()),
             );
@@ -167,16 +186,16 @@ fn respond<B: hyper::body::Body>(
         Route::ToBase => {
             let mut r = text(
                 StatusCode::MOVED_PERMANENTLY,
-                format!("byline: the index is at {}\n", published.site.base_url),
+                format!("byline: the index is at {}\n", settings.site.base_url),
             );
-            if let Ok(v) = HeaderValue::from_str(published.site.base_url.as_str()) {
+            if let Ok(v) = HeaderValue::from_str(settings.site.base_url.as_str()) {
                 r.headers_mut().insert(header::LOCATION, v);
             }
             (RouteClass::Index, r)
         }
         Route::NotFound { section } => (
             RouteClass::Other,
-            not_found(published, &snap, uri.path(), section, None),
+            not_found(snap, uri.path(), section, None),
         ),
     }
 }
@@ -196,18 +215,18 @@ fn class_of(doc: DocRef) -> RouteClass {
 }
 
 fn document<B>(
-    published: &Published,
     snap: &Snapshot,
     peer: SocketAddr,
     req: &Request<B>,
     path: &str,
     doc: DocRef,
 ) -> (RouteClass, Response<Body>) {
+    let settings = &snap.settings;
     let class = class_of(doc);
     let narrowing = match doc {
         DocRef::Index | DocRef::Opml => Narrowing::default(),
         DocRef::Feed(..) | DocRef::Page(_) => {
-            match Narrowing::parse(req.uri().query(), published.config.server.max_items) {
+            match Narrowing::parse(req.uri().query(), settings.config.server.max_items) {
                 Ok(n) => n,
                 Err(message) => {
                     return (
@@ -220,7 +239,7 @@ fn document<B>(
     };
     let html = matches!(doc, DocRef::Index | DocRef::Page(_));
     let origin = if html {
-        forwarded_site(published, peer.ip(), req.headers())
+        forwarded_site(settings, peer.ip(), req.headers())
     } else {
         None
     };
@@ -228,58 +247,51 @@ fn document<B>(
     // fast or once: bounded work, done here. (Moving it off the worker with
     // block_in_place let every concurrent miss start a thread with its own
     // allocator arena: 486 MiB resident under wrk instead of 117.)
-    let found = snap.document(path, doc, &narrowing, origin.as_ref(), published);
+    let found = snap.document(path, doc, &narrowing, origin.as_ref());
     match found {
         Ok(entry) => {
-            let vary = if html && !published.config.server.trusted_proxies.is_empty() {
+            let vary = if html && !settings.config.server.trusted_proxies.is_empty() {
                 VARY_FORWARDED
             } else {
                 VARY
             };
-            (class, send(published, req.headers(), &entry, vary))
+            (class, send(settings, req.headers(), &entry, vary))
         }
         Err(missing) => (
             class,
-            not_found(published, snap, req.uri().path(), None, Some(missing)),
+            not_found(snap, req.uri().path(), None, Some(missing)),
         ),
     }
 }
 
 /// The entry in the best coding the client accepts, or 304 when its copy is current.
 fn send(
-    published: &Published,
+    settings: &Settings,
     headers: &HeaderMap,
     entry: &Entry,
     vary: &'static str,
 ) -> Response<Body> {
     let wanted = negotiate(headers, entry);
-    let (coding, body, etag) = entry.representation(wanted);
-    let fresh = not_modified(headers, entry);
-    let mut r = Response::new(if fresh {
-        Full::new(Bytes::new())
-    } else {
-        Full::new(body.clone())
-    });
-    if fresh {
+    if not_modified(headers, entry) {
+        let (_, _, etag) = entry.representation(wanted);
+        let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
-    }
-    let h = r.headers_mut();
-    if !fresh {
-        h.insert(header::CONTENT_TYPE, entry.content_type.clone());
-        if let Some(c) = coding.header() {
-            h.insert(header::CONTENT_ENCODING, c);
+        let h = r.headers_mut();
+        h.insert(header::ETAG, etag.clone());
+        if let Some(lm) = &entry.last_modified_header {
+            h.insert(header::LAST_MODIFIED, lm.clone());
         }
+        h.insert(header::CACHE_CONTROL, settings.cache_control.clone());
+        h.insert(header::VARY, HeaderValue::from_static(vary));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        return r;
     }
-    h.insert(header::ETAG, etag.clone());
-    if let Some(lm) = &entry.last_modified_header {
-        h.insert(header::LAST_MODIFIED, lm.clone());
-    }
-    h.insert(header::CACHE_CONTROL, published.cache_control.clone());
-    h.insert(header::VARY, HeaderValue::from_static(vary));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    let (_, body, _) = entry.representation(wanted);
+    let mut r = Response::new(Full::new(body.clone()));
+    *r.headers_mut() = entry.head(wanted, &settings.cache_control, vary);
     r
 }
 
@@ -367,7 +379,6 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
 
 /// A 404 that says what exists instead and where the index is.
 fn not_found(
-    published: &Published,
     snap: &Snapshot,
     path: &str,
     section: Option<&str>,
@@ -432,7 +443,7 @@ fn not_found(
     }
     body.push_str(&format!(
         "\nEvery feed is listed on the index: {}\n",
-        published.site.base_url
+        snap.settings.site.base_url
     ));
     text(StatusCode::NOT_FOUND, body)
 }
@@ -490,13 +501,34 @@ fn health(snap: &Snapshot, store: Option<&str>, starting: bool) -> Response<Body
     r
 }
 
-fn trusted(published: &Published, peer: IpAddr) -> bool {
-    published
+fn trusted(settings: &Settings, peer: IpAddr) -> bool {
+    settings
         .config
         .server
         .trusted_proxies
         .iter()
         .any(|r| r.contains(peer))
+}
+
+/// May this request see the server's own state? Its peer must be loopback
+/// or a trusted proxy, and so must the client a proxy forwards it for.
+fn operator(settings: &Settings, peer: IpAddr, headers: &HeaderMap) -> bool {
+    let near = |ip: IpAddr| ip.to_canonical().is_loopback() || trusted(settings, ip.to_canonical());
+    if !near(peer) {
+        return false;
+    }
+    let mut forwarded = headers
+        .get_all(HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("invalid").split(','))
+        .map(str::trim)
+        .peekable();
+    if forwarded.peek().is_none() {
+        return true;
+    }
+    // Every hop a proxy recorded must be one of ours: a forged or unreadable
+    // entry closes the door rather than opening it.
+    forwarded.all(|hop| hop.parse::<IpAddr>().is_ok_and(near))
 }
 
 fn first_value<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<&'h str> {
@@ -507,7 +539,7 @@ fn first_value<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<&'h str
 
 /// The client for the access log: the peer, or for a trusted proxy the
 /// address it saw (the last `X-Forwarded-For` entry).
-fn client_addr(published: &Published, peer: SocketAddr, headers: &HeaderMap) -> String {
+fn client_addr(settings: &Settings, peer: SocketAddr, headers: &HeaderMap) -> String {
     let forwarded = headers
         .get(HeaderName::from_static("x-forwarded-for"))
         .and_then(|v| v.to_str().ok())
@@ -515,7 +547,7 @@ fn client_addr(published: &Published, peer: SocketAddr, headers: &HeaderMap) -> 
         .map(str::trim)
         .filter(|v| v.parse::<IpAddr>().is_ok());
     match forwarded {
-        Some(v) if trusted(published, peer.ip()) => v.to_owned(),
+        Some(v) if trusted(settings, peer.ip()) => v.to_owned(),
         _ => peer.ip().to_string(),
     }
 }
@@ -523,8 +555,8 @@ fn client_addr(published: &Published, peer: SocketAddr, headers: &HeaderMap) -> 
 /// The public url a trusted proxy says it serves us at, when it differs from
 /// `base_url`: HTML pages (never feeds, whose self links must stay stable)
 /// then link to that origin.
-fn forwarded_site(published: &Published, peer: IpAddr, headers: &HeaderMap) -> Option<Site> {
-    if !trusted(published, peer) {
+fn forwarded_site(settings: &Settings, peer: IpAddr, headers: &HeaderMap) -> Option<Site> {
+    if !trusted(settings, peer) {
         return None;
     }
     let proto = first_value(headers, "x-forwarded-proto")
@@ -544,7 +576,7 @@ fn forwarded_site(published: &Published, peer: IpAddr, headers: &HeaderMap) -> O
     if proto.is_none() && host.is_none() && prefix.is_none() {
         return None;
     }
-    let base = &published.site.base_url;
+    let base = &settings.site.base_url;
     let scheme = proto.map_or_else(|| base.scheme().to_owned(), str::to_ascii_lowercase);
     let host = match host {
         Some(h) => h.to_owned(),
@@ -561,7 +593,7 @@ fn forwarded_site(published: &Published, peer: IpAddr, headers: &HeaderMap) -> O
     let url = Url::parse(&format!("{scheme}://{host}{path}")).ok()?;
     (url != *base).then(|| Site {
         base_url: url,
-        title: published.site.title.clone(),
+        title: settings.site.title.clone(),
     })
 }
 
