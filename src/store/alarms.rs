@@ -14,6 +14,10 @@ use crate::drift::{Alarm, ReadStats};
 /// Reads kept per source: well over any `history` a config may ask for.
 const KEPT_READS: i64 = 1000;
 
+/// Alarm events kept in all: far more than the status feed shows, bounded
+/// for a source that flaps for years.
+const KEPT_EVENTS: i64 = 10_000;
+
 /// An alarm that holds, and since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActiveAlarm {
@@ -177,6 +181,13 @@ impl Store {
                         params![source, alarm.kind, alarm.message, ms],
                     )?;
                 }
+            }
+            if !events.is_empty() {
+                tx.execute(
+                    "DELETE FROM alarm_events WHERE id <= \
+                     (SELECT id FROM alarm_events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                    [KEPT_EVENTS],
+                )?;
             }
             let active = tx
                 .prepare("SELECT source, kind, message, since FROM alarms WHERE source = ?1 ORDER BY kind")?
