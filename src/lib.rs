@@ -6,8 +6,8 @@
 //! each imports only modules above it:
 //!
 //! ```text
-//! feeds.toml -> config -> fetch -> adapters -> read -> rules/merge -> store -> views -> render -> site -> output | server
-//!               checked    bytes    copies      pages   one story      history  feeds    bytes    documents  files  HTTP
+//! feeds.toml -> config -> fetch -> wall -> adapters -> read -> drift -> rules/merge -> store -> views -> render -> site -> output | server
+//!               checked   bytes    walls?  copies      pages   alarms   one story      history  feeds    bytes     documents  files  HTTP
 //! ```
 //!
 //! `refresh` is the use case that runs read -> process -> store for one
@@ -25,10 +25,14 @@ pub mod dates;
 pub mod config;
 // Bytes of an input.
 pub mod fetch;
+// What stands in front of a page instead of it: bot walls, error pages.
+pub mod wall;
 // Bytes -> copies.
 pub mod adapters;
 // The one page loop of a source.
 pub mod read;
+// A read against the source's own history: alarms.
+pub mod drift;
 // Identity and tag rules.
 pub mod rules;
 // Copies -> stories.
@@ -37,6 +41,8 @@ pub mod merge;
 pub mod store;
 // One source: read -> process -> store.
 pub mod refresh;
+// What a read fetched and gave, as files; read again and compared.
+pub mod record;
 // Which stories each feed shows.
 pub mod views;
 // A view -> bytes.

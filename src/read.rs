@@ -23,6 +23,7 @@ use crate::config::{Input, Location, SourceConfig, SourceKind};
 use crate::fetch::{Conditional, Fetcher, Validators};
 use crate::model::Item;
 use crate::urls;
+use crate::wall::{self, Wall, WallKind};
 
 /// Which step of reading a page failed: `/healthz` and `/metrics` tell a
 /// site that is down (fetch) from one whose markup changed (parse, empty).
@@ -37,6 +38,12 @@ pub enum Stage {
     Parse,
     /// The page read, but gave no items.
     Empty,
+    /// A bot guard answered instead of the site: a challenge, captcha,
+    /// block, consent or login wall.
+    Blocked,
+    /// A page whose status said success but whose body is an error page.
+    #[serde(rename = "error_page")]
+    ErrorPage,
     /// The items could not be stored.
     Store,
 }
@@ -48,6 +55,8 @@ impl Stage {
             Stage::Decode => "decode",
             Stage::Parse => "parse",
             Stage::Empty => "empty",
+            Stage::Blocked => "blocked",
+            Stage::ErrorPage => "error_page",
             Stage::Store => "store",
         }
     }
@@ -89,6 +98,29 @@ pub struct Read {
     pub pages: Vec<(String, PageOutcome)>,
     /// What the adapter skipped or did not understand.
     pub warnings: Vec<String>,
+    /// Did any page read link a next page? (Drift: pagination stops being found.)
+    pub pagination: bool,
+    /// What each page fetched, when the read was asked to keep it (`byline record`).
+    pub captured: Vec<CapturedPage>,
+}
+
+/// One fetched page as a recording keeps it: its bytes and everything the
+/// adapter was told about them, so a replay parses it exactly as the read did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturedPage {
+    /// The page's name (url or path).
+    pub name: String,
+    /// The url relative links resolved against.
+    pub url: Option<String>,
+    /// The url after redirects, for http pages.
+    pub final_url: Option<String>,
+    pub content_type: Option<String>,
+    /// The capture day the config gave, if any.
+    pub captured: Option<chrono::NaiveDate>,
+    /// The instant relative dates counted back from.
+    pub fetched_at: DateTime<Utc>,
+    pub headers: Vec<(String, String)>,
+    pub bytes: Vec<u8>,
 }
 
 impl Read {
@@ -158,6 +190,28 @@ pub async fn read_source(
     validators: &HashMap<String, Validators>,
     now: DateTime<Utc>,
 ) -> Read {
+    read_pages(source, inputs, fetcher, validators, now, false).await
+}
+
+/// [`read_source`], keeping what each page fetched in the read's `captured`
+/// (for `byline record`). Nothing is sent conditionally: a recording needs
+/// the bytes.
+pub async fn read_source_captured(
+    source: &SourceConfig,
+    fetcher: &Fetcher,
+    now: DateTime<Utc>,
+) -> Read {
+    read_pages(source, &source.inputs, fetcher, &HashMap::new(), now, true).await
+}
+
+async fn read_pages(
+    source: &SourceConfig,
+    inputs: &[Input],
+    fetcher: &Fetcher,
+    validators: &HashMap<String, Validators>,
+    now: DateTime<Utc>,
+    capture: bool,
+) -> Read {
     let mut read = Read {
         source: source.name.clone(),
         ..Read::default()
@@ -205,16 +259,54 @@ pub async fn read_source(
                     break;
                 }
                 Err(e) => {
-                    let retry_after = match &e {
-                        crate::fetch::FetchError::Status { retry_after, .. } => *retry_after,
-                        _ => None,
+                    let (retry_after, wall) = match &e {
+                        crate::fetch::FetchError::Status {
+                            retry_after,
+                            status,
+                            page,
+                            ..
+                        } => (
+                            *retry_after,
+                            wall::of_status(*status, &page.headers, &page.body),
+                        ),
+                        _ => (None, None),
                     };
-                    fail_after(&mut read, Stage::Fetch, e.to_string(), retry_after);
+                    match wall {
+                        Some(w) => {
+                            fail_after(&mut read, Stage::Blocked, blocked(&name, &w), retry_after)
+                        }
+                        None => fail_after(&mut read, Stage::Fetch, e.to_string(), retry_after),
+                    }
                     break;
                 }
             };
             if let Some(u) = &fetched.final_url {
                 page_url = Some(u.clone());
+            }
+            let at = ParseAt {
+                name: name.clone(),
+                url: page_url.clone(),
+                content_type: fetched.content_type.clone(),
+                // A saved page captured at a known instant reads as if
+                // fetched then: "11 hours ago" counts back from it.
+                captured: input.captured.filter(|_| input.captured_at.is_none()),
+                fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
+            };
+            if capture {
+                read.captured.push(CapturedPage {
+                    name: name.clone(),
+                    url: at.url.as_ref().map(ToString::to_string),
+                    final_url: fetched.final_url.as_ref().map(ToString::to_string),
+                    content_type: at.content_type.clone(),
+                    captured: at.captured,
+                    fetched_at: at.fetched_at,
+                    headers: fetched.headers.clone(),
+                    bytes: fetched.bytes.clone(),
+                });
+            }
+            if let Some(w) = wall::of_headers(&fetched.headers) {
+                fail(&mut read, Stage::Blocked, blocked(&name, &w));
+                break;
             }
             if let Err(message) =
                 decode::check_declared(&fetched.bytes, fetched.content_type.as_deref())
@@ -223,21 +315,9 @@ pub async fn read_source(
                 break;
             }
             let first = u32::try_from(read.items.len()).unwrap_or(u32::MAX);
-            let parsed = parse(
-                &shared,
-                fetched.bytes,
-                ParseAt {
-                    name: name.clone(),
-                    url: page_url.clone(),
-                    content_type: fetched.content_type.clone(),
-                    // A saved page captured at a known instant reads as if
-                    // fetched then: "11 hours ago" counts back from it.
-                    captured: input.captured.filter(|_| input.captured_at.is_none()),
-                    fetched_at: input.captured_at.map_or(now, |t| t.to_utc()),
-                },
-                first,
-            )
-            .await;
+            // An empty page is checked for a wall; keep the head to look at.
+            let head = fetched.bytes[..fetched.bytes.len().min(64 * 1024)].to_vec();
+            let parsed = parse(&shared, fetched.bytes, at, first).await;
             let listing = match parsed {
                 Ok(l) => l,
                 Err(e) => {
@@ -246,17 +326,27 @@ pub async fn read_source(
                 }
             };
             if listing.items.is_empty() {
+                read.warnings.extend(listing.warnings.iter().cloned());
+                // A wall read as a listing gives nothing: name the wall.
+                if let Some(w) = wall::of_empty(&name, fetched.final_url.as_ref(), &head) {
+                    let stage = match w.kind {
+                        WallKind::Bot => Stage::Blocked,
+                        WallKind::ErrorPage => Stage::ErrorPage,
+                    };
+                    fail(&mut read, stage, blocked(&name, &w));
+                    break;
+                }
                 // Keep its validators out, so the page is read again.
                 let why = listing
                     .warnings
                     .first()
                     .map_or_else(|| format!("{name}: no items"), |w| format!("no items: {w}"));
-                read.warnings.extend(listing.warnings);
                 fail(&mut read, Stage::Empty, why);
                 break;
             }
             info!(source = %source.name, page = %shown, items = listing.items.len(),
                   warnings = listing.warnings.len(), "read page");
+            read.pagination |= listing.next_page.is_some();
             read.items.extend(listing.items);
             read.warnings.extend(listing.warnings.iter().cloned());
             read.pages.push((
@@ -283,6 +373,17 @@ pub async fn read_source(
         }
     }
     read
+}
+
+/// The message of a page a wall stood in front of.
+fn blocked(name: &str, wall: &Wall) -> String {
+    match wall.kind {
+        WallKind::Bot => format!("blocked by a bot wall at {name}: {}", wall.reason),
+        WallKind::ErrorPage => format!(
+            "an error page instead of the listing at {name}: {}",
+            wall.reason
+        ),
+    }
 }
 
 /// Adapters at once, across every read: parsing is CPU work, kept off the

@@ -1,7 +1,9 @@
 //! Refreshing: one use case, read top to bottom — read a source (the page
-//! loop), process what it gave (identity and tag rules, canonical urls, the
-//! merge of copies within the read), store it, record how each page ended,
-//! and trim history per the source's retention.
+//! loop), judge the read against the source's history (`drift`), process
+//! what it gave (identity and tag rules, canonical urls, the merge of copies
+//! within the read), store it (unless drift holds it back), record how each
+//! page ended, the read's stats and the alarms that hold (and tell the
+//! webhook), and trim history per the source's retention.
 //!
 //! A *refresh* is that pass for one source. A page that is not modified
 //! costs no parse. A failure of any kind is recorded in the store's fetch
@@ -13,17 +15,18 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use tracing::{info, warn};
 use url::Url;
 
 use crate::config::{Config, Input, Location, SourceConfig};
+use crate::drift;
 use crate::fetch::{Fetcher, Validators};
 use crate::merge;
 use crate::model::Item;
 use crate::read::{self, PageOutcome, Read, ReadError, Stage};
 use crate::rules::Rules;
-use crate::store::{FetchRecord, Store, StoreError, UpsertStats};
+use crate::store::{ActiveAlarm, AlarmEvent, FetchRecord, Store, StoreError, UpsertStats};
 
 /// What one refresh of one source did.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +46,12 @@ pub struct RefreshOutcome {
     /// Pages that could not be fetched, read or stored, by stage.
     pub errors: Vec<ReadError>,
     pub elapsed: Duration,
+    /// The alarms that hold for the source after this refresh (see `drift`).
+    pub alarms: Vec<ActiveAlarm>,
+    /// Alarms this refresh raised or cleared.
+    pub alarm_events: Vec<AlarmEvent>,
+    /// Did drift hold the read's items back (the stored ones stay served)?
+    pub held: bool,
 }
 
 impl RefreshOutcome {
@@ -59,6 +68,11 @@ impl RefreshOutcome {
     /// The longest wait a server asked for (`Retry-After`) in this refresh.
     pub fn retry_after(&self) -> Option<Duration> {
         self.errors.iter().filter_map(|e| e.retry_after).max()
+    }
+
+    /// Does an alarm hold for the source?
+    pub fn alarmed(&self) -> bool {
+        !self.alarms.is_empty()
     }
 
     /// The errors as text, for logs and `/healthz`.
@@ -102,11 +116,20 @@ pub async fn refresh_source(
     };
     // 2. Fetch and parse.
     let read = read::read_source(source, &source.inputs, fetcher, &validators, now).await;
-    // 3 and 4. Process and store.
-    let mut out = store_read(store, config, source, read, true, now).await;
-    // 5. Trim history, only after a read that went well.
+    // 3. Judge the read against the source's history: drift holds its items back.
+    let judged = judge(store, source, &read).await;
+    let held = judged
+        .as_ref()
+        .is_some_and(|(alarms, _)| alarms.iter().any(drift::Alarm::holds_items));
+    // 4 and 5. Process and store.
+    let mut out = store_read(store, config, source, read, true, held, now).await;
+    out.held = held;
+    // 6. Keep the read's stats and the alarms that hold; tell the webhook.
+    record_alarms(store, config, source, fetcher, judged, now, &mut out).await;
+    // 7. Trim history, only after a read that went well.
     let retention = source.retention;
-    if !out.failed() && (retention.max_items.is_some() || retention.max_age_days.is_some()) {
+    if !out.failed() && !held && (retention.max_items.is_some() || retention.max_age_days.is_some())
+    {
         let name = source.name.clone();
         let max_age = retention
             .max_age_days
@@ -174,7 +197,7 @@ pub async fn ingest_files(
         }
     };
     let read = read::read_source(source, &inputs, &fetcher, &HashMap::new(), now).await;
-    let mut out = store_read(store, config, source, read, false, now).await;
+    let mut out = store_read(store, config, source, read, false, false, now).await;
     out.elapsed = started.elapsed();
     log(&out);
     out
@@ -198,14 +221,106 @@ fn process_with(rules: &Rules, options: &merge::MergeOptions, items: Vec<Item>) 
     merge::merge(copies, options)
 }
 
+/// The alarms that hold for `read` against the source's stored history, and
+/// the read's stats; `None` when no page was read or failed (all not modified).
+async fn judge(
+    store: &Store,
+    source: &SourceConfig,
+    read: &Read,
+) -> Option<(Vec<drift::Alarm>, drift::ReadStats)> {
+    if read.pages_read() == 0 && !read.failed() {
+        return None;
+    }
+    let stats = drift::ReadStats::of(read);
+    let name = source.name.clone();
+    let n = source.alarms.history;
+    let history = match blocking(store, move |s| s.recent_reads(&name, n)).await {
+        Ok(h) => h,
+        Err(e) => {
+            // Without history only failed pages raise alarms.
+            warn!(source = %source.name, error = %e, "cannot read the read history");
+            Vec::new()
+        }
+    };
+    let alarms = drift::judge(&stats, read.errors(), &history, &source.alarms);
+    Some((alarms, stats))
+}
+
+/// Keep `judged` (the read's alarms and stats) in the store and put the
+/// alarms that hold, and the events this read raised or cleared, in `out`;
+/// POST the events to the config's webhook. A read that was not modified
+/// (`None`) leaves the alarms of the last read as they are.
+async fn record_alarms(
+    store: &Store,
+    config: &Config,
+    source: &SourceConfig,
+    fetcher: &Fetcher,
+    judged: Option<(Vec<drift::Alarm>, drift::ReadStats)>,
+    now: DateTime<Utc>,
+    out: &mut RefreshOutcome,
+) {
+    let name = source.name.clone();
+    let Some((alarms, stats)) = judged else {
+        if let Ok(active) = blocking(store, move |s| s.active_alarms(Some(&name))).await {
+            out.alarms = active;
+        }
+        return;
+    };
+    // Stored times carry whole seconds, the status feed's too.
+    let now = now.with_nanosecond(0).unwrap_or(now);
+    match blocking(store, move |s| {
+        s.record_read(&name, &stats, now)?;
+        s.set_alarms(&name, &alarms, now)
+    })
+    .await
+    {
+        Ok((events, active)) => {
+            for e in &events {
+                warn!(source = %source.name, alarm = %e.kind, event = %e.event, message = %e.message, "alarm");
+            }
+            out.alarm_events = events;
+            out.alarms = active;
+        }
+        Err(e) => out.errors.push(store_error(source, e)),
+    }
+    if !out.alarm_events.is_empty()
+        && let Some(hook) = &config.alarm_webhook
+    {
+        post_events(fetcher, hook, &config.title, &out.alarm_events).await;
+    }
+}
+
+/// `POST` each alarm event as JSON to the configured webhook. A hook that
+/// fails is logged: it never fails the refresh.
+async fn post_events(fetcher: &Fetcher, hook: &Url, title: &str, events: &[AlarmEvent]) {
+    for e in events {
+        let body = serde_json::json!({
+            "byline": title,
+            "source": e.source,
+            "alarm": e.kind,
+            "event": e.event,
+            "message": e.message,
+            "at": e.at.to_rfc3339(),
+            "id": e.id,
+        });
+        if let Err(err) = fetcher.post_json(hook, &body).await {
+            warn!(hook = %crate::urls::redact(hook.as_str()), error = %err, "alarm webhook failed");
+        }
+    }
+}
+
 /// Process a read and store it; then record how each page ended (after the
 /// items, so saved validators never stand for items that were not stored).
+/// A `held` read (drift) stores no items and saves no validators, so the
+/// next refresh reads the page again in full.
+#[allow(clippy::too_many_arguments)]
 async fn store_read(
     store: &Store,
     config: &Config,
     source: &SourceConfig,
     read: Read,
     record: bool,
+    held: bool,
     now: DateTime<Utc>,
 ) -> RefreshOutcome {
     let mut warnings = read.warnings.clone();
@@ -220,7 +335,20 @@ async fn store_read(
         ..RefreshOutcome::default()
     };
     let mut pages = read.pages;
-    if !read.items.is_empty() {
+    if held {
+        for (_, outcome) in &mut pages {
+            if let PageOutcome::Read {
+                etag,
+                last_modified,
+                ..
+            } = outcome
+            {
+                *etag = None;
+                *last_modified = None;
+            }
+        }
+    }
+    if !read.items.is_empty() && !held {
         // Processing is CPU work too: it runs with the store write, off the
         // async threads.
         let (rules, options) = (Rules::from_config(config), merge::options(config));

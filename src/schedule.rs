@@ -154,6 +154,8 @@ impl Scheduler {
     /// remembers of earlier runs (last success, last error) seeds each
     /// source's status, so `/healthz` does not forget them on a restart.
     pub async fn refresh_all(&self) {
+        // The status feed survives restarts: it is the store's.
+        self.publish_alarm_events().await;
         let store = self.store.clone();
         if let Ok(Ok(states)) = tokio::task::spawn_blocking(move || store.fetch_states(None)).await
         {
@@ -242,12 +244,17 @@ impl Scheduler {
         }
         let status_changed = {
             let mut statuses = self.statuses.lock().await;
-            let before = statuses.get(&source.name).map(|s| s.errors.clone());
+            let before = statuses
+                .get(&source.name)
+                .map(|s| (s.errors.clone(), s.alarms.clone()));
             statuses.insert(source.name.clone(), status);
-            before.as_deref() != Some(&outcome.messages()[..])
+            before != Some((outcome.messages(), outcome.alarms.clone()))
         };
         self.published
             .count_not_modified(u64::from(outcome.not_modified));
+        if !outcome.alarm_events.is_empty() {
+            self.publish_alarm_events().await;
+        }
         if publish && outcome.changed() {
             self.publish().await;
         } else if publish && status_changed {
@@ -265,6 +272,19 @@ impl Scheduler {
             .iter()
             .filter_map(|s| by_name.get(&s.name).cloned())
             .collect()
+    }
+
+    /// Publish the store's newest alarm events: the status feed.
+    async fn publish_alarm_events(&self) {
+        let store = self.store.clone();
+        let found =
+            tokio::task::spawn_blocking(move || store.alarm_events(crate::render::status::ENTRIES))
+                .await;
+        match found {
+            Ok(Ok(events)) => self.published.publish_alarm_events(events),
+            Ok(Err(e)) => warn!(error = %e, "cannot read the alarm events"),
+            Err(e) => warn!(error = %e, "cannot read the alarm events"),
+        }
     }
 
     /// Publish the sources' state alone: the stories did not change.

@@ -1,6 +1,7 @@
 //! A *site* is every document byline publishes for one edition (see
 //! [`crate::views`]): the feeds of every view in every format, their HTML
-//! pages, the index and the OPML list. `byline build` writes it to a folder
+//! pages, the index and the OPML list, and the status feed of the sources'
+//! alarms. `byline build` writes it to a folder
 //! (see [`crate::output`]); `byline serve` keeps it in memory. Both use the
 //! same relative paths and the same bytes, so a static host and the server
 //! look the same to a reader.
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::model::Item;
 use crate::render::{self, Format, Site};
+use crate::store::AlarmEvent;
 use crate::views::{Edition, View, ViewKey};
 
 /// One published document.
@@ -45,6 +47,28 @@ pub fn site(config: &Config) -> Site {
         base_url: config.base_url.clone(),
         title: config.title.clone(),
     }
+}
+
+/// The status feed (`status.atom`, `.rss`, `.json`) of `events` (newest
+/// first): byline's own feed of alarms raised and cleared. Dated by the
+/// newest event, else by `edition`'s newest story, else `fallback`.
+pub fn status_documents(
+    events: &[AlarmEvent],
+    edition: &Edition,
+    config: &Config,
+    fallback: DateTime<Utc>,
+) -> Vec<Document> {
+    let site = site(config);
+    let as_of = edition.as_of.map_or(fallback, |t| t.to_utc());
+    Format::ALL
+        .into_iter()
+        .map(|format| Document {
+            path: format!("{}.{}", render::status::PATH, format.extension()),
+            content_type: format.content_type(),
+            body: render::status::render(format, events, &site, as_of),
+            last_modified: events.first().map(|e| e.at),
+        })
+        .collect()
 }
 
 /// Every document of `edition`, in a stable order.

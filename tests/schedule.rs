@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use http_server::{Reply, Story, TestServer, dump};
-use support_serve::{Serve, serve as serve_in};
+use support_serve::{Serve, get, serve as serve_in, wait_for};
 
 fn serve(config: &std::path::Path) -> Serve {
     let dir = config.parent().expect("config folder");
@@ -29,29 +29,6 @@ fn spawn_serve(config: &std::path::Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("byline runs")
-}
-
-fn get(rt: &tokio::runtime::Runtime, url: &str) -> String {
-    rt.block_on(async {
-        reqwest::get(url)
-            .await
-            .expect("GET")
-            .text()
-            .await
-            .expect("body")
-    })
-}
-
-/// Poll `url` until `done(body)`, at most 30 s.
-fn wait_for(rt: &tokio::runtime::Runtime, url: &str, done: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let body = get(rt, url);
-        if done(&body) || start.elapsed() > Duration::from_secs(30) {
-            return body;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn story(title: &str, date: &str) -> Story {

@@ -19,7 +19,7 @@ use crate::site;
 use crate::store::Store;
 use crate::views::Edition;
 
-fn fetcher(config: &Config) -> Result<Fetcher, String> {
+pub(super) fn fetcher(config: &Config) -> Result<Fetcher, String> {
     fetcher_within(config, std::time::Duration::ZERO)
 }
 
@@ -35,6 +35,7 @@ pub(super) fn fetcher_within(
         options.connect_timeout = options.connect_timeout.min(deadline);
     }
     // Special addresses only for hosts the config names as sources.
+    // The alarm webhook is named by the config too.
     let hosts: Vec<&str> = config
         .sources
         .iter()
@@ -43,6 +44,7 @@ pub(super) fn fetcher_within(
             crate::config::Location::Http(u) => u.host_str(),
             crate::config::Location::File(_) => None,
         })
+        .chain(config.alarm_webhook.as_ref().and_then(|u| u.host_str()))
         .collect();
     options.policy = crate::fetch::UrlPolicy::for_hosts(hosts);
     if let Some(ua) = &config.user_agent {
@@ -104,7 +106,19 @@ pub(super) async fn build(config: Config, _path: &Path, out: &Path) -> Result<Ex
         tokio::task::spawn_blocking(move || {
             let edition = Edition::read(&store, &config, config.server.max_items)?;
             let stories = store.item_count(None)?;
-            Ok::<_, crate::store::StoreError>((site::documents(&edition, &config), stories))
+            let mut docs = site::documents(&edition, &config);
+            // The status feed tells what /healthz tells: in a public site
+            // only when the config makes the status public.
+            if config.server.public_status {
+                let events = store.alarm_events(crate::render::status::ENTRIES)?;
+                docs.extend(site::status_documents(
+                    &events,
+                    &edition,
+                    &config,
+                    chrono::Utc::now(),
+                ));
+            }
+            Ok::<_, crate::store::StoreError>((docs, stories))
         })
         .await
         .map_err(|e| format!("build task failed: {e}"))?
@@ -188,7 +202,7 @@ pub(super) async fn check(
 }
 
 /// The sources `only` names (all when `None`), or an error listing the names.
-fn pick<'a>(
+pub(super) fn pick<'a>(
     config: &'a Config,
     config_path: &Path,
     only: Option<&str>,

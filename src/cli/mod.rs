@@ -3,7 +3,9 @@
 
 mod commands;
 mod print;
+mod record;
 mod serve;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -141,6 +143,51 @@ enum Command {
         #[arg(short, long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Read source(s) once and save what was fetched and the items it gave.
+    ///
+    /// Writes DIR/SOURCE/: recording.json (when; each page's url, content
+    /// type and the headers that matter), page-N.* (the bytes) and
+    /// items.json (every item's fields): plain files to read and diff.
+    /// `byline replay` reads them again after a change.
+    Record {
+        /// Only this source (default: all).
+        source: Option<String>,
+        /// Folder the recordings go in.
+        #[arg(short, long, default_value = "recordings")]
+        out: PathBuf,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+    },
+    /// Read every recording again with the current config and code; print
+    /// what changed, item by item and field by field.
+    ///
+    /// Exits 2 when anything changed, so it can guard a selector edit.
+    Replay {
+        /// Folder of recordings (as `byline record --out` wrote them).
+        #[arg(default_value = "recordings")]
+        dir: PathBuf,
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+    },
+    /// Print each source's state from the store: ok, degraded or failing.
+    ///
+    /// Degraded: the last read drifted from the source's history (fewer
+    /// cards, a field that stopped filling, pagination lost); failing: a
+    /// page failed (down, a bot wall, an error page, nothing on it). Exits 2
+    /// when any source is not ok, for cron and monitoring.
+    Status {
+        /// The config file (default: feeds.toml in the current folder);
+        /// relative paths in it resolve against its folder.
+        #[arg(short, long, default_value = "feeds.toml")]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Entry point of the binary.
@@ -219,6 +266,13 @@ pub fn main() -> ExitCode {
                 .await
             }
             Command::Serve { config, listen } => serve(load(&config)?, &config, listen).await,
+            Command::Status { config, json } => status::status(load(&config)?, json).await,
+            Command::Record {
+                source,
+                out,
+                config,
+            } => record::record(load(&config)?, &config, source.as_deref(), &out).await,
+            Command::Replay { dir, config } => record::replay(load(&config)?, &dir).await,
             Command::Suggest {
                 target,
                 url,

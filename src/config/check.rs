@@ -104,7 +104,15 @@ pub(super) fn check_source(
     raw: RawSource,
     loc: &Locator,
     dir: &Path,
+    alarms: super::Alarms,
 ) -> Result<SourceConfig, ConfigError> {
+    let alarms = match &raw.alarms {
+        None => alarms,
+        Some(own) => {
+            own.webhook(loc, false)?;
+            own.over(alarms, loc, "source.alarms")?
+        }
+    };
     let name = raw.name.get_ref();
     let name_ok = !name.is_empty()
         && name
@@ -206,6 +214,7 @@ pub(super) fn check_source(
         json,
         retention,
         default_tags: raw.tags,
+        alarms,
     })
 }
 

@@ -5,12 +5,14 @@
 //! with `file:line:column` and the key, never later in a refresh. Every key is
 //! documented in `docs/CONFIG.md`; keep the two in step.
 
+mod alarms;
 mod check;
 mod html;
 mod json;
 mod raw;
 mod rules;
 
+pub use alarms::Alarms;
 pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 pub use json::{JsonConfig, URL_PLACEHOLDER};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
@@ -76,6 +78,8 @@ pub struct Config {
     /// `[editor] listen`: where `byline serve` also serves the source
     /// editor, a loopback address; `None`: no editor.
     pub editor: Option<std::net::SocketAddr>,
+    /// `[alarms] webhook`: where alarms are `POST`ed as they are raised and cleared.
+    pub alarm_webhook: Option<Url>,
 }
 
 /// `[server]`: how `byline serve` listens, caches and protects itself.
@@ -106,7 +110,8 @@ pub struct ServerConfig {
     /// Seconds between refreshes of each source by `byline serve` (with
     /// jitter), through the store; 0 reads the sources once at start-up.
     pub refresh_interval_secs: u64,
-    /// `/healthz` and `/metrics` answer every client; by default only
+    /// `/healthz`, `/metrics` and `/status.*` answer every client (and `build`
+    /// writes the status feed); by default only
     /// loopback and trusted proxies (and clients they forward from those).
     pub public_status: bool,
 }
@@ -205,6 +210,8 @@ pub struct SourceConfig {
     pub retention: Retention,
     /// Tags every item of the source gets.
     pub default_tags: Vec<String>,
+    /// When a read of it counts as drift: `[alarms]` with its own `alarms` over it.
+    pub alarms: Alarms,
 }
 
 /// Where one input of a source comes from.
@@ -291,10 +298,12 @@ impl Config {
             }
         };
 
+        let alarms = raw.alarms.over(Alarms::default(), &loc, "alarms")?;
+        let alarm_webhook = raw.alarms.webhook(&loc, true)?;
         let mut sources: Vec<SourceConfig> = Vec::new();
         for raw_source in raw.sources {
             let span = raw_source.span();
-            let source = check_source(raw_source.into_inner(), &loc, dir)?;
+            let source = check_source(raw_source.into_inner(), &loc, dir, alarms)?;
             if sources.iter().any(|s| s.name == source.name) {
                 return Err(loc.error(span, format!("source name {:?} is used twice", source.name)));
             }
@@ -385,6 +394,7 @@ impl Config {
         Ok(Config {
             suggest_allow,
             editor,
+            alarm_webhook,
             dir: dir.to_path_buf(),
             authors,
             tags,

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{ConfigError, SourceKind, html, json, rules};
+use super::{ConfigError, SourceKind, alarms, html, json, rules};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +36,8 @@ pub(super) struct RawConfig {
     pub(super) suggest: RawSuggest,
     #[serde(default)]
     pub(super) editor: RawEditor,
+    #[serde(default)]
+    pub(super) alarms: alarms::RawAlarms,
 }
 
 #[derive(Deserialize, Default)]
@@ -88,6 +90,7 @@ pub(super) struct RawSource {
     pub(super) retention_max_age_days: Option<Spanned<u32>>,
     #[serde(default)]
     pub(super) tags: Vec<String>,
+    pub(super) alarms: Option<alarms::RawAlarms>,
 }
 
 #[derive(Deserialize)]

@@ -181,6 +181,74 @@ fn errors_name_line_and_key() {
 }
 
 #[test]
+fn alarms_default_and_a_source_overrides_single_keys() {
+    let c = parse(
+        r#"
+[alarms]
+card_drop = 0.4
+webhook = "http://127.0.0.1:9000/hook"
+
+[[source]]
+name = "a"
+kind = "text"
+inputs = ["a.txt"]
+
+[[source]]
+name = "b"
+kind = "text"
+inputs = ["b.txt"]
+[source.alarms]
+min_reads = 5
+pagination = false
+"#,
+    )
+    .unwrap();
+    let (a, b) = (&c.sources[0].alarms, &c.sources[1].alarms);
+    assert_eq!(a.card_drop, 0.4);
+    assert_eq!(a.min_reads, Alarms::default().min_reads);
+    assert_eq!((b.card_drop, b.min_reads, b.pagination), (0.4, 5, false));
+    assert_eq!(b.history, Alarms::default().history);
+    assert_eq!(
+        c.alarm_webhook.as_ref().map(Url::as_str),
+        Some("http://127.0.0.1:9000/hook")
+    );
+}
+
+#[test]
+fn alarm_mistakes_name_their_key_and_place() {
+    let source = "[[source]]\nname = \"a\"\nkind = \"text\"\ninputs = [\"a.txt\"]\n";
+    let cases = [
+        (
+            "[alarms]\ncard_drop = 1.5\n",
+            "feeds.toml:2:",
+            "alarms.card_drop: expected a share",
+        ),
+        (
+            "[alarms]\nhistory = 2\nmin_reads = 3\n",
+            "feeds.toml:3:",
+            "more than history",
+        ),
+        (
+            "[alarms]\nwebhook = \"ftp://x/\"\n",
+            "feeds.toml:2:",
+            "alarms.webhook",
+        ),
+    ];
+    for (table, place, want) in cases {
+        let e = parse(&format!("{table}{source}")).unwrap_err().to_string();
+        assert!(e.contains(want), "{table}: {e}");
+        assert!(e.starts_with(place), "{e}");
+    }
+    let e = parse(&format!(
+        "{source}[source.alarms]\nwebhook = \"http://x/\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("top-level [alarms]"), "{e}");
+    assert!(e.starts_with("feeds.toml:6:"), "{e}");
+}
+
+#[test]
 fn an_unknown_key_names_the_nearest_known_one() {
     let e = parse("[server]\nlisen = \"127.0.0.1:9000\"\n")
         .unwrap_err()

@@ -86,6 +86,61 @@ pub struct Fetched {
     /// Validators to send next time (for a file: derived from size and mtime).
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The response headers that tell a page from a wall in front of it
+    /// ([`KEPT_HEADERS`]), lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Headers kept with a response: what a CDN or bot guard says about it, and
+/// what a recording of the read needs. Generic names only, no site's own.
+pub const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "cf-mitigated",
+    "server",
+    "x-datadome",
+    "x-amzn-waf-action",
+    "x-sucuri-id",
+    "location",
+    "refresh",
+];
+
+/// How much of an error response's body is kept to tell what it is.
+const ERROR_BODY_BYTES: usize = 32 * 1024;
+
+/// What came with a response that was not a success: enough to tell a bot
+/// wall (a challenge page with 403 or 503) from a plain error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorPage {
+    pub headers: Vec<(String, String)>,
+    /// The first [`ERROR_BODY_BYTES`] of the body.
+    pub body: Vec<u8>,
+}
+
+fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?;
+            Some(((*name).to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The head of an error response's body, bounded; a body that cannot be
+/// read is just empty (the status is the error).
+async fn error_page(mut response: reqwest::Response) -> Box<ErrorPage> {
+    let headers = kept_headers(response.headers());
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = ERROR_BODY_BYTES - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    Box::new(ErrorPage { headers, body })
 }
 
 /// The validators of an earlier response, for a conditional fetch.
@@ -103,6 +158,8 @@ impl Validators {
 
 /// How a conditional fetch ended.
 #[derive(Debug, Clone)]
+// Lives for one page on the way to the adapter: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Conditional {
     /// New bytes.
     Modified(Fetched),
@@ -128,6 +185,8 @@ pub enum FetchError {
         attempts: u32,
         /// What the server's last `Retry-After` asked for, if anything.
         retry_after: Option<Duration>,
+        /// Headers and the head of the body of the last response.
+        page: Box<ErrorPage>,
     },
     #[error("{place}: body is larger than the limit of {limit} bytes")]
     TooLarge { place: String, limit: usize },
@@ -218,6 +277,39 @@ impl Fetcher {
         }
     }
 
+    /// `POST` `body` as JSON to `url` (an alarm webhook), under the same
+    /// policy, timeouts and redirect rules as every fetch; one attempt.
+    pub async fn post_json(&self, url: &Url, body: &serde_json::Value) -> Result<(), FetchError> {
+        if let Some(why) = self.options.policy.refuses(url) {
+            return Err(FetchError::Http {
+                url: url.to_string(),
+                message: why,
+            });
+        }
+        let response = self
+            .client
+            .post(url.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| FetchError::Http {
+                url: url.to_string(),
+                message: describe(&e),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(FetchError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+            attempts: 1,
+            retry_after: None,
+            page: error_page(response).await,
+        })
+    }
+
     async fn fetch_file(
         &self,
         path: &Path,
@@ -249,6 +341,7 @@ impl Fetcher {
             final_url: None,
             etag,
             last_modified,
+            headers: Vec::new(),
         }))
     }
 
@@ -268,18 +361,20 @@ impl Fetcher {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (status, retry_after) = match self.attempt(url, validators).await? {
+            let (status, retry_after, page) = match self.attempt(url, validators).await? {
                 Attempt::Done(result) => return Ok(result),
                 Attempt::Busy {
                     status,
                     retry_after,
-                } => (status, retry_after),
+                    page,
+                } => (status, retry_after, page),
             };
             let give_up = |retry_after| FetchError::Status {
                 url: url.to_string(),
                 status,
                 attempts: attempt,
                 retry_after,
+                page: page.clone(),
             };
             if attempt >= self.options.max_attempts {
                 return Err(give_up(None));
@@ -325,9 +420,11 @@ impl Fetcher {
             return Ok(Attempt::Done(Conditional::NotModified));
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let retry_after = retry_after(response.headers(), SystemTime::now());
             return Ok(Attempt::Busy {
                 status: status.as_u16(),
-                retry_after: retry_after(response.headers(), SystemTime::now()),
+                retry_after,
+                page: error_page(response).await,
             });
         }
         if !status.is_success() {
@@ -336,6 +433,7 @@ impl Fetcher {
                 status: status.as_u16(),
                 attempts: 1,
                 retry_after: None,
+                page: error_page(response).await,
             });
         }
         let limit = self.options.max_body_bytes;
@@ -356,6 +454,7 @@ impl Fetcher {
         let etag = text_header(header::ETAG);
         let last_modified = text_header(header::LAST_MODIFIED);
         let final_url = Some(response.url().clone());
+        let headers = kept_headers(response.headers());
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| err(describe(&e)))? {
             if bytes.len() + chunk.len() > limit {
@@ -372,6 +471,7 @@ impl Fetcher {
             final_url,
             etag,
             last_modified,
+            headers,
         })))
     }
 
@@ -399,6 +499,7 @@ enum Attempt {
     Busy {
         status: u16,
         retry_after: Option<Duration>,
+        page: Box<ErrorPage>,
     },
 }
 

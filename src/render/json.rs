@@ -12,45 +12,45 @@ use super::{Format, Site, credited, description, xml_safe};
 use crate::model::Item;
 use crate::views::View;
 
-const VERSION: &str = "https://jsonfeed.org/version/1.1";
+pub(super) const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
 #[derive(Serialize)]
-struct JsonFeed {
-    version: &'static str,
-    title: String,
-    home_page_url: String,
-    feed_url: String,
-    description: String,
-    items: Vec<JsonItem>,
+pub(super) struct JsonFeed {
+    pub(super) version: &'static str,
+    pub(super) title: String,
+    pub(super) home_page_url: String,
+    pub(super) feed_url: String,
+    pub(super) description: String,
+    pub(super) items: Vec<JsonItem>,
 }
 
 #[derive(Serialize)]
-struct JsonItem {
-    id: String,
-    url: String,
-    title: String,
+pub(super) struct JsonItem {
+    pub(super) id: String,
+    pub(super) url: String,
+    pub(super) title: String,
     /// JSON Feed requires `content_html` or `content_text`; byline only has
     /// plain text, so this is the summary, or the title when there is none.
-    content_text: String,
+    pub(super) content_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<String>,
+    pub(super) summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<String>,
+    pub(super) image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    date_published: Option<String>,
+    pub(super) date_published: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    date_modified: Option<String>,
+    pub(super) date_modified: Option<String>,
     /// Never empty: an unsigned item credits the site.
-    authors: Vec<Author>,
+    pub(super) authors: Vec<Author>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
+    pub(super) tags: Vec<String>,
 }
 
 #[derive(Serialize)]
-struct Author {
-    name: String,
+pub(super) struct Author {
+    pub(super) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
+    pub(super) url: Option<String>,
 }
 
 pub fn render(view: &View, site: &Site) -> String {

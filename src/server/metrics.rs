@@ -262,7 +262,27 @@ impl Metrics {
         )?;
 
         type Field = fn(&SourceStatus) -> i64;
-        let per_source: [(&str, &str, Field); 7] = [
+        let per_source: [(&str, &str, Field); 9] = [
+            (
+                "byline_source_state",
+                "0 ok, 1 degraded (drift: the page reads, not as it used to), 2 failing (a page failed).",
+                |s| match s.state {
+                    "ok" => 0,
+                    "degraded" => 1,
+                    _ => 2,
+                },
+            ),
+            (
+                "byline_source_alarm_since_timestamp_seconds",
+                "When the source's oldest alarm that holds was raised (0: none holds).",
+                |s| {
+                    s.alarms
+                        .iter()
+                        .map(|a| a.since.timestamp())
+                        .min()
+                        .unwrap_or(0)
+                },
+            ),
             (
                 "byline_source_up",
                 "1 if the source's last read had no errors.",
@@ -302,12 +322,29 @@ impl Metrics {
                 writeln!(out, "{name}{{source=\"{}\"}} {}", escape(&s.name), field(s))?;
             }
         }
+        // One series per alarm that holds: what an alert on drift keys on.
+        let name = "byline_source_alarm";
+        writeln!(
+            out,
+            "# HELP {name} 1 for each alarm that holds (kind: cards, field:NAME, pagination, blocked, error_page, empty, fetch, ...)."
+        )?;
+        writeln!(out, "# TYPE {name} gauge")?;
+        for s in snap.sources {
+            for a in &s.alarms {
+                writeln!(
+                    out,
+                    "{name}{{source=\"{}\",kind=\"{}\"}} 1",
+                    escape(&s.name),
+                    escape(&a.kind)
+                )?;
+            }
+        }
         // Which step failed, so an alert can tell a site that is down
         // (fetch) from one whose markup changed (parse, empty).
         let name = "byline_source_failed";
         writeln!(
             out,
-            "# HELP {name} 1 for the stage (fetch, decode, parse, empty, store) at which the source's last read failed."
+            "# HELP {name} 1 for the stage (fetch, decode, parse, empty, blocked, error_page, store) at which the source's last read failed."
         )?;
         writeln!(out, "# TYPE {name} gauge")?;
         for s in snap.sources {

@@ -60,6 +60,8 @@ pub(crate) enum Route<'a> {
     },
     Health,
     Metrics,
+    /// byline's own feed of alarms raised and cleared (`status.atom`).
+    Status(Format),
     /// The base url's path without its trailing slash (`/feeds`).
     ToBase,
     /// Nothing here; `section` says which list would have held it, for the
@@ -102,6 +104,9 @@ fn route_bare<'a>(path: &'a str) -> Route<'a> {
         "healthz" => return Route::Health,
         "metrics" => return Route::Metrics,
         _ => {}
+    }
+    if let Some(f) = p.strip_prefix("status.").and_then(Format::from_extension) {
+        return Route::Status(f);
     }
     if let Some(ext) = p.strip_prefix("feed.") {
         return match Format::from_extension(ext) {

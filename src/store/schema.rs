@@ -9,7 +9,7 @@
 use rusqlite::Transaction;
 
 /// Migration `n` (0-based) takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2];
+pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2, v3];
 
 /// The version this build writes.
 pub(crate) fn latest() -> u32 {
@@ -193,4 +193,40 @@ fn v2(tx: &Transaction) -> rusqlite::Result<()> {
         update.execute(rusqlite::params![key, title_key])?;
     }
     tx.execute_batch("CREATE INDEX items_title_key ON items (title_key);")
+}
+
+/// Version 3: the history of every read (cards and how many items filled
+/// each field, for drift alarms), the alarms that hold now, and every alarm
+/// raised or cleared (byline's own status feed), so they survive restarts.
+fn v3(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE reads (
+            id         INTEGER PRIMARY KEY,
+            source     TEXT NOT NULL,
+            at         INTEGER NOT NULL,           -- unix milliseconds
+            cards      INTEGER NOT NULL,
+            fields     TEXT NOT NULL,              -- JSON: filled count per drift::FIELDS
+            pagination INTEGER NOT NULL            -- 1: a next page was found
+        );
+        CREATE INDEX reads_source ON reads (source, id);
+
+        CREATE TABLE alarms (
+            source  TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            message TEXT NOT NULL,
+            since   INTEGER NOT NULL,              -- unix milliseconds
+            PRIMARY KEY (source, kind)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE alarm_events (
+            id      INTEGER PRIMARY KEY,
+            source  TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            event   TEXT NOT NULL CHECK (event IN ('raised', 'cleared')),
+            message TEXT NOT NULL,
+            at      INTEGER NOT NULL               -- unix milliseconds
+        );
+        ",
+    )
 }

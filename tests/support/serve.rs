@@ -83,3 +83,27 @@ pub fn listening(child: &mut Child) -> String {
         .expect("a `listening on` line");
     format!("http://{addr}")
 }
+
+/// GET `url` on `rt`: the body.
+pub fn get(rt: &tokio::runtime::Runtime, url: &str) -> String {
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body")
+    })
+}
+
+/// Poll `url` until `done(body)`, at most 30 s; the last body either way.
+pub fn wait_for(rt: &tokio::runtime::Runtime, url: &str, done: impl Fn(&str) -> bool) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let body = get(rt, url);
+        if done(&body) || start.elapsed() > Duration::from_secs(30) {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

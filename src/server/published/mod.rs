@@ -21,12 +21,13 @@ use crate::config::Config;
 use crate::model::{Item, slugify};
 use crate::render::{self, Format, Site};
 use crate::site::{self, Document};
+use crate::store::AlarmEvent;
 use crate::views::{Edition, View, ViewEntry, ViewKey};
 
 use super::cache::{DocCache, Effort, Entry};
 use super::metrics::{Gauges, Metrics};
 use super::routes::{DocRef, ViewRef};
-use super::status::SourceStatus;
+use super::status::{SourceStatus, problems};
 
 /// Narrowed views (`?limit=`, `?tag=`, `?author=`) and documents for other
 /// proxy origins are cached too, but only this many, so that a client walking
@@ -68,6 +69,8 @@ pub struct Published {
     store_problem: RwLock<Option<String>>,
     /// True until the first refresh after start-up has ended.
     starting: std::sync::atomic::AtomicBool,
+    /// The newest alarm events, newest first: the status feed.
+    alarm_events: RwLock<Arc<Vec<AlarmEvent>>>,
 }
 
 impl Published {
@@ -82,6 +85,7 @@ impl Published {
             current: RwLock::new(Arc::new(empty)),
             store_problem: RwLock::new(None),
             starting: std::sync::atomic::AtomicBool::new(true),
+            alarm_events: RwLock::new(Arc::new(Vec::new())),
         }
     }
 
@@ -653,14 +657,7 @@ impl Snapshot {
     }
 }
 
-/// `(source, error)` of every source whose last read failed.
-fn problems(sources: &[SourceStatus]) -> Vec<(String, String)> {
-    sources
-        .iter()
-        .filter(|s| !s.healthy())
-        .map(|s| (s.name.clone(), s.errors.join("; ")))
-        .collect()
-}
+mod alarms;
 
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,8 @@ fn respond<B: hyper::body::Body>(
     }
     let settings = &snap.settings;
     let route = routes::route(uri.path(), settings.site.base_url.path());
-    if matches!(route, Route::Health | Route::Metrics)
+    // The status feed tells what /healthz tells: for the same clients.
+    if matches!(route, Route::Health | Route::Metrics | Route::Status(_))
         && !settings.config.server.public_status
         && !operator(settings, peer.ip(), req.headers())
     {
@@ -164,6 +165,23 @@ fn respond<B: hyper::body::Body>(
             );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
             (RouteClass::Metrics, r)
+        }
+        Route::Status(format) => {
+            let body = crate::render::status::render(
+                format,
+                &published.alarm_events(),
+                &settings.site,
+                // As `byline build` dates it: the newest story, else now.
+                snap.edition.as_of.map_or(snap.published_at, |t| t.to_utc()),
+            );
+            let mut r = Response::new(Full::new(Bytes::from(body)));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+            (RouteClass::Other, r)
         }
         Route::ToBase => {
             let mut r = text(
@@ -433,8 +451,8 @@ fn not_found(
 #[derive(Serialize)]
 struct Health<'a> {
     /// `starting` (the first refresh runs; the store's stories are served),
-    /// `ok`, `degraded` (some source failed) or `failing` (every source
-    /// failed, or the store cannot be read).
+    /// `ok`, `degraded` (some source failed or drifted) or `failing` (every
+    /// source failed, or the store cannot be read).
     status: &'a str,
     /// Why the store cannot be trusted (damaged, unreadable), if so.
     store: Option<&'a str>,
@@ -446,15 +464,17 @@ struct Health<'a> {
 /// `/healthz`: per-source state as JSON; 503 when every source failed or
 /// the store is damaged.
 fn health(snap: &Snapshot, store: Option<&str>, starting: bool) -> Response<Body> {
-    let failed = snap.sources.iter().filter(|s| !s.healthy()).count();
+    let unwell = snap.sources.iter().filter(|s| !s.healthy()).count();
+    // Drift alone (degraded) still serves: only failing sources can fail the whole.
+    let failing = snap.sources.iter().filter(|s| s.state == "failing").count();
     let status = if store.is_some() {
         "failing"
     } else if starting {
         // Serving what the store holds while the first refresh runs.
         "starting"
-    } else if failed == 0 {
+    } else if unwell == 0 {
         "ok"
-    } else if failed == snap.sources.len() {
+    } else if failing == snap.sources.len() {
         "failing"
     } else {
         "degraded"
