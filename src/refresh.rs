@@ -1,6 +1,7 @@
 //! Refreshing: one use case, read top to bottom — read a source (the page
 //! loop), process what it gave (identity and tag rules, canonical urls, the
 //! merge of copies within the read), store it, record how each page ended,
+//! read the article pages of its new stories (when `[source.article]` is on),
 //! and trim history per the source's retention.
 //!
 //! A *refresh* is that pass for one source. A page that is not modified
@@ -17,7 +18,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::{info, warn};
 use url::Url;
 
-use crate::config::{Config, Input, Location, SourceConfig};
+use crate::adapters::article::{self, ArticleRules};
+use crate::adapters::decode::decode_html;
+use crate::config::{ArticleConfig, Config, Input, Location, SourceConfig};
 use crate::fetch::{Fetcher, Validators};
 use crate::merge;
 use crate::model::Item;
@@ -38,6 +41,10 @@ pub struct RefreshOutcome {
     pub stats: UpsertStats,
     /// Items retention removed.
     pub removed: usize,
+    /// Article pages read and stored with their stories.
+    pub articles_read: usize,
+    /// Article pages that failed (each is retried on a later refresh).
+    pub articles_failed: usize,
     /// Things the adapter skipped or did not understand.
     pub warnings: Vec<String>,
     /// Pages that could not be fetched, read or stored, by stage.
@@ -53,7 +60,7 @@ impl RefreshOutcome {
 
     /// Did the items behind the source's feeds change (so they need a re-render)?
     pub fn changed(&self) -> bool {
-        self.stats.new > 0 || self.stats.updated > 0 || self.removed > 0
+        self.stats.new > 0 || self.stats.updated > 0 || self.removed > 0 || self.articles_read > 0
     }
 
     /// The longest wait a server asked for (`Retry-After`) in this refresh.
@@ -104,7 +111,11 @@ pub async fn refresh_source(
     let read = read::read_source(source, &source.inputs, fetcher, &validators, now).await;
     // 3 and 4. Process and store.
     let mut out = store_read(store, config, source, read, true, now).await;
-    // 5. Trim history, only after a read that went well.
+    // 5. The article pages of new stories (and retries), politely.
+    if let Some(rules) = &source.article {
+        read_articles(store, config, source, rules, fetcher, now, &mut out).await;
+    }
+    // 6. Trim history, only after a read that went well.
     let retention = source.retention;
     if !out.failed() && (retention.max_items.is_some() || retention.max_age_days.is_some()) {
         let name = source.name.clone();
@@ -273,6 +284,111 @@ async fn store_read(
     out
 }
 
+/// Queue the article pages of the stories this refresh created, then fetch
+/// up to `max_per_refresh` due ones, one at a time with `delay_ms` between
+/// them (so never more than one request of this source's articles is in
+/// flight, within the fetcher's per-host limit), and store what each gave.
+/// A failure is recorded for a later retry; it never fails the refresh.
+async fn read_articles(
+    store: &Store,
+    config: &Config,
+    source: &SourceConfig,
+    rules: &ArticleConfig,
+    fetcher: &Fetcher,
+    now: DateTime<Utc>,
+    out: &mut RefreshOutcome,
+) {
+    let name = source.name.clone();
+    let limit = rules.max_per_refresh;
+    let due = blocking(store, move |s| {
+        s.queue_articles(&name, now)?;
+        s.articles_due(&name, now, limit)
+    })
+    .await;
+    let tasks = match due {
+        Ok(t) => t,
+        Err(e) => {
+            out.warnings.push(format!("articles: {e}"));
+            return;
+        }
+    };
+    let extract_rules = ArticleRules {
+        content: rules.content.clone(),
+        remove: rules.remove.clone(),
+    };
+    let (identities, options) = (Rules::from_config(config), merge::options(config));
+    for (n, task) in tasks.into_iter().enumerate() {
+        if n > 0 && rules.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(rules.delay_ms)).await;
+        }
+        let (location, saved) = article_location(rules, &task.url);
+        let result = match location {
+            None => Err(format!("{}: not among the saved article pages", task.url)),
+            Some(location) => match fetcher.fetch(&location).await {
+                Ok(fetched) => {
+                    let (url, tz, r) = (task.url.clone(), source.timezone, extract_rules.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let base = fetched
+                            .final_url
+                            .clone()
+                            .or_else(|| Url::parse(&url).ok())
+                            .ok_or_else(|| format!("{url}: not a url"))?;
+                        let text =
+                            decode_html(&fetched.bytes, fetched.content_type.as_deref()).text;
+                        article::extract(&text, &base, &r, tz).map_err(|e| format!("{url}: {e}"))
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        let (story, at) = (task.story, now);
+        let stored = match result {
+            Ok(mut found) => {
+                // One identity per person, as for the listing's bylines.
+                for a in &mut found.authors {
+                    *a = identities.person(a, None).name;
+                }
+                out.articles_read += 1;
+                let options = options.clone();
+                blocking(store, move |s| s.store_article(story, &found, &options, at)).await
+            }
+            Err(message) => {
+                out.articles_failed += 1;
+                out.warnings.push(format!("article {message}"));
+                // A page missing from the saved ones will not appear by retrying.
+                let attempts = if saved { 1 } else { rules.max_attempts };
+                blocking(store, move |s| {
+                    s.article_failed(story, &message, at, attempts)
+                })
+                .await
+            }
+        };
+        if let Err(e) = stored {
+            out.warnings.push(format!("articles: {e}"));
+        }
+    }
+}
+
+/// Where the article page at `url` is read from: the url itself, or with a
+/// `dir`, the saved file named by the url's last path segment (`None` when
+/// there is none). The flag says whether it is a saved page.
+fn article_location(rules: &ArticleConfig, url: &str) -> (Option<Location>, bool) {
+    let Some(dir) = &rules.dir else {
+        return (Url::parse(url).ok().map(Location::Http), false);
+    };
+    let slug = Url::parse(url).ok().and_then(|u| {
+        u.path_segments()
+            .and_then(|mut s| s.rfind(|s| !s.is_empty()).map(str::to_owned))
+    });
+    let file = slug
+        .filter(|s| !s.contains(['/', '\\']) && s != "..")
+        .map(|s| dir.join(format!("{s}.html")))
+        .filter(|p| p.is_file());
+    (file.map(Location::File), true)
+}
+
 fn store_error(source: &SourceConfig, e: StoreError) -> ReadError {
     warn!(source = %source.name, error = %e, "store failed");
     ReadError {
@@ -292,6 +408,8 @@ fn log(out: &RefreshOutcome) {
         updated = out.stats.updated,
         unchanged = out.stats.unchanged,
         removed = out.removed,
+        articles_read = out.articles_read,
+        articles_failed = out.articles_failed,
         errors = out.errors.len(),
         ms = out.elapsed.as_millis() as u64,
         "refreshed"

@@ -48,7 +48,7 @@ fn a_new_store_is_migrated_and_reopens_with_its_items() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("byline.db");
     let store = Store::open(&path).unwrap();
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -63,7 +63,7 @@ fn a_new_store_is_migrated_and_reopens_with_its_items() {
     drop(store);
 
     let store = Store::open(&path).unwrap();
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
     assert_eq!(store.items_all(10).unwrap(), vec![a]);
 }
 

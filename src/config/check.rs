@@ -173,6 +173,12 @@ pub(super) fn check_source(
         ));
     }
 
+    let article = raw
+        .article
+        .map(|a| article::check(a, loc, dir, &name))
+        .transpose()?
+        .flatten();
+
     let retention = Retention {
         max_items: match raw.retention_max_items {
             Some(n) if *n.get_ref() == 0 => {
@@ -203,6 +209,7 @@ pub(super) fn check_source(
         timezone,
         html,
         json,
+        article,
         retention,
         default_tags: raw.tags,
     })

@@ -5,12 +5,14 @@
 //! with `file:line:column` and the key, never later in a refresh. Every key is
 //! documented in `docs/CONFIG.md`; keep the two in step.
 
+mod article;
 mod check;
 mod html;
 mod json;
 mod raw;
 mod rules;
 
+pub use article::ArticleConfig;
 pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 pub use json::{JsonConfig, URL_PLACEHOLDER};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
@@ -199,6 +201,8 @@ pub struct SourceConfig {
     pub timezone: Tz,
     pub html: Option<HtmlConfig>,
     pub json: Option<JsonConfig>,
+    /// `[source.article]`: read each new story's own page; `None`: off.
+    pub article: Option<ArticleConfig>,
     pub retention: Retention,
     /// Tags every item of the source gets.
     pub default_tags: Vec<String>,

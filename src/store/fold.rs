@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{Transaction, params};
 
 use super::StoreError;
+use super::article::read_article;
 use super::codec::{COPY_COLUMNS, RawItem, Row, json};
 use crate::merge::{self, MergeOptions};
 use crate::model::{Item, Published, title_key};
@@ -66,7 +67,7 @@ pub(super) fn fold(
             "SELECT {COPY_COLUMNS}, c.seq FROM copies c WHERE c.story = ?1 ORDER BY c.source, c.id"
         ))
         .and_then(|mut s| {
-            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(17)?)))?
+            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(18)?)))?
                 .collect()
         })
         .map_err(sql)?;
@@ -81,9 +82,12 @@ pub(super) fn fold(
         seqs.push((stored.item.source.clone(), stored.item.position, seq));
         copies.push(stored.item);
     }
-    let Some(story) = merge::fold_story(copies, options) else {
+    let Some(mut story) = merge::fold_story(copies, options) else {
         return Ok(Change::None);
     };
+    if let Some(article) = read_article(tx, key, path)? {
+        merge::with_article(&mut story, &article);
+    }
     // The story sorts where its primary copy's listing put it.
     let seq = seqs
         .iter()
@@ -150,7 +154,7 @@ pub(super) fn fold(
          authors = ?8, tags = ?9, image = ?10, published_kind = ?11, published = ?12, \
          published_zone = ?13, updated = coalesce(?14, CASE WHEN ?21 THEN updated END), day = ?15, \
          seq = ?16, position = ?17, at = ?18, stable_instant = ?19, content_hash = ?20, \
-         first_seen = ?22, title_key = ?23 WHERE key = ?1",
+         first_seen = ?22, title_key = ?23, content_html = ?24 WHERE key = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -177,6 +181,7 @@ pub(super) fn fold(
             how != Origin::Edited,
             first_seen,
             title_key(&story.title, story.day()),
+            story.content,
         ])
     })
     .map_err(sql)?;

@@ -23,12 +23,14 @@
 //! reads use a second, so a feed query never waits for a refresh's write
 //! (SQLite's WAL mode lets the two run side by side, across processes too).
 
+mod article;
 mod codec;
 mod fold;
 mod query;
 mod schema;
 mod write;
 
+pub use article::{ArticleCounts, ArticleTask, StoredArticle};
 pub use query::{Selection, SlugKind};
 
 use std::path::{Path, PathBuf};
