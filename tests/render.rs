@@ -865,3 +865,40 @@ proptest! {
         assert_well_formed_xml(&opml);
     }
 }
+
+#[test]
+fn full_text_is_content_in_every_format() {
+    let mut items = items();
+    let html =
+        "<p>Full <b>text</b> &amp; a <a href=\"https://x.example/l\">link</a> ]]&gt; end</p>";
+    items[0].content = Some(html.to_owned());
+    let view = all_view(&items);
+
+    let atom_text = atom::render(&view, &site());
+    dump("content.atom", &atom_text);
+    assert!(atom_text.contains("<content type=\"html\">"), "{atom_text}");
+    let rss_text = rss::render(&view, &site());
+    dump("content.rss", &rss_text);
+    assert!(rss_text.contains("xmlns:content="), "{rss_text}");
+    assert!(rss_text.contains("<content:encoded>"), "{rss_text}");
+    for text in [&atom_text, &rss_text] {
+        let feed = parse(text);
+        let body = feed.entries[0]
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone());
+        assert_eq!(body.as_deref(), Some(html), "{text}");
+        assert!(feed.entries[1].content.is_none(), "{text}");
+    }
+    let json_text = json::render(&view, &site());
+    let v: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(v["items"][0]["content_html"].as_str(), Some(html));
+    assert!(v["items"][1].get("content_html").is_none());
+    assert_eq!(
+        parse(&json_text).entries[0]
+            .content
+            .as_ref()
+            .and_then(|c| c.body.as_deref()),
+        Some(html)
+    );
+}
