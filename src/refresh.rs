@@ -356,8 +356,11 @@ async fn read_articles(
             }
             Err(message) => {
                 out.articles_failed += 1;
-                out.warnings.push(format!("article {message}"));
-                // A page missing from the saved ones will not appear by retrying.
+                // A page missing from the saved ones will not appear by
+                // retrying, and is no news.
+                if !saved {
+                    out.warnings.push(format!("article {message}"));
+                }
                 let attempts = if saved { 1 } else { rules.max_attempts };
                 blocking(store, move |s| {
                     s.article_failed(story, &message, at, attempts)

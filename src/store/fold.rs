@@ -3,8 +3,9 @@
 //! its place in feed order, its keys (authors, tags, sources), and its stable
 //! instant, which is fixed at first sight and kept.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rusqlite::{Transaction, params};
+use sha2::{Digest, Sha256};
 
 use super::StoreError;
 use super::article::read_article;
@@ -131,11 +132,29 @@ pub(super) fn fold(
         return Ok(Change::None);
     }
     // The stable instant is fixed at first sight; only a new publication
-    // day makes the old one meaningless.
+    // day or a new primary copy makes the old one meaningless.
     let first = DateTime::from_timestamp_millis(first_seen).unwrap_or(seen_at);
+    // The story's primary copy places a derived time, so a new primary (a
+    // copy of the origin site joining) places it again, whatever the order
+    // the copies came in; otherwise it is kept.
+    let same_primary = old.id == story.id && old.source == story.source;
     let stable = match &old.stable {
-        Some(s) if !created && (story.published.is_none() || old.day == row.day) => s.clone(),
-        _ => stable_instant(story.published.as_ref(), first).to_rfc3339(),
+        Some(s)
+            if !created && same_primary && (story.published.is_none() || old.day == row.day) =>
+        {
+            s.clone()
+        }
+        _ => {
+            let at = stable_instant(story.published.as_ref(), first, &story.id, story.position);
+            match story.published {
+                Some(Published::DateTime(_)) => at,
+                // A derived time is one no other story has, so no two entries
+                // of a feed share an `updated` the page order tells apart.
+                _ => unshared(tx, key, at, day_start(story.published.as_ref(), first))
+                    .map_err(sql)?,
+            }
+            .to_rfc3339()
+        }
     };
     if row.day.is_none() {
         // An undated story sorts by the time it was first seen.
@@ -235,22 +254,89 @@ fn insert_keys(
     Ok(())
 }
 
+/// The most seconds a listing position moves a derived time back.
+const MAX_STEP_SECS: i64 = 6 * 3600;
+
 /// The time a renderer gives the story; see [`super::StoredItem::stable_instant`].
-/// An undated story is given the time it was first seen.
+/// A date-only story first seen on its day gets the time it was first seen,
+/// else noon of the day in its zone (the same calendar day for readers up to
+/// twelve hours either side); an undated story the time it was first seen.
+/// Each is moved back a minute per listing position and up to 59 seconds
+/// more by its id (never before the day's start): a reader sorting by time
+/// keeps the listing's order, and stories at the same place in two
+/// listings rarely share a time (the store moves the rare clash, see
+/// [`unshared`]).
 pub(super) fn stable_instant(
     published: Option<&Published>,
     first_seen: DateTime<Utc>,
+    id: &str,
+    position: u32,
 ) -> DateTime<FixedOffset> {
+    let spread = Sha256::digest(id.as_bytes())
+        .iter()
+        .take(4)
+        .fold(0u32, |h, b| (h << 8) | u32::from(*b))
+        % 60;
+    let secs = (i64::from(position) * 60 + i64::from(spread)).min(MAX_STEP_SECS);
+    let back = chrono::Duration::seconds(secs);
     match published {
-        None => first_seen.fixed_offset(),
+        None => (first_seen.fixed_offset() - back).max(day_start(None, first_seen)),
         Some(Published::DateTime(dt)) => *dt,
         Some(p @ Published::Date(day, tz)) => {
             let seen_there = first_seen.with_timezone(tz);
             if seen_there.date_naive() == *day {
-                seen_there.fixed_offset()
+                (seen_there.fixed_offset() - back).max(p.instant())
             } else {
-                p.instant()
+                let noon = day.and_hms_opt(12, 0, 0).unwrap_or_default();
+                match tz.from_local_datetime(&noon).earliest() {
+                    Some(t) => t.fixed_offset() - back,
+                    None => p.instant(),
+                }
             }
         }
     }
+}
+
+/// The start of the day a derived time must stay on: the published day in
+/// its zone, or for an undated story the (UTC) day it was first seen.
+fn day_start(published: Option<&Published>, first_seen: DateTime<Utc>) -> DateTime<FixedOffset> {
+    match published {
+        // A date's instant is its midnight in its zone.
+        Some(p) => p.instant(),
+        None => Published::Date(first_seen.date_naive(), chrono_tz::UTC).instant(),
+    }
+}
+
+/// `at`, or the nearest second before it (else after it) that no other
+/// story's stable instant holds, not before `start`.
+fn unshared(
+    tx: &Transaction,
+    key: i64,
+    at: DateTime<FixedOffset>,
+    start: DateTime<FixedOffset>,
+) -> rusqlite::Result<DateTime<FixedOffset>> {
+    let mut taken = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM items WHERE stable_instant = ?1 AND key != ?2)",
+    )?;
+    let mut free = |t: DateTime<FixedOffset>| -> rusqlite::Result<bool> {
+        taken
+            .query_row(params![t.to_rfc3339(), key], |r| r.get::<_, bool>(0))
+            .map(|t| !t)
+    };
+    for step in 0..3600 {
+        let t = at - chrono::Duration::seconds(step);
+        if t < start {
+            break;
+        }
+        if free(t)? {
+            return Ok(t);
+        }
+    }
+    for step in 1..3600 {
+        let t = at + chrono::Duration::seconds(step);
+        if free(t)? {
+            return Ok(t);
+        }
+    }
+    Ok(at)
 }

@@ -225,6 +225,8 @@ fn v3(tx: &Transaction) -> rusqlite::Result<()> {
             content_text     TEXT
         );
         CREATE INDEX articles_due ON articles (source, state, attempts, next_try);
+        -- Derived stable instants are kept distinct (see store::fold).
+        CREATE INDEX items_stable_instant ON items (stable_instant);
         ",
     )
 }
