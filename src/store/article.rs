@@ -1,8 +1,8 @@
 //! Articles in the store: for each story with a url that a source with
 //! article reading stored, the state of fetching its own page (`due`, `read`,
 //! `failed`; attempts, last error, next try) and what the page gave. A story
-//! is queued once, when it is new, so a restart or a later refresh never
-//! fetches its page again; a failure waits twice as long each time and
+//! is queued once, when a listing of such a source first shows it, so a
+//! restart or a later refresh never fetches its page again; a failure waits twice as long each time and
 //! never blocks or drops the story. What a page gave folds into its story
 //! with the merger's rule ([`crate::merge::with_article`]) in [`super::fold`].
 
@@ -61,19 +61,21 @@ fn sql(path: &str, context: String) -> impl FnOnce(rusqlite::Error) -> StoreErro
 }
 
 impl Store {
-    /// Queue the article page of every story of `source` with a url that was
-    /// first stored at or after `since` (the stories its latest listing
-    /// created). A story already queued keeps its state. Returns how many were queued.
-    pub fn queue_articles(&self, source: &str, since: DateTime<Utc>) -> Result<usize, StoreError> {
+    /// Queue the article page of every story with a url that `source`'s
+    /// listing stored at `seen` showed (new to the store, or first seen by
+    /// another source); a story already queued keeps its state. Returns how
+    /// many were queued.
+    pub fn queue_articles(&self, source: &str, seen: DateTime<Utc>) -> Result<usize, StoreError> {
         let path = self.path_str();
-        let since = since.timestamp() * 1000;
+        // Listings store whole seconds.
+        let seen = seen.timestamp() * 1000;
         self.write()
             .execute(
                 "INSERT OR IGNORE INTO articles (story, source, url, state, next_try) \
-                 SELECT i.key, ?1, i.url, 'due', ?2 FROM items i \
-                 JOIN item_sources s ON s.item = i.key AND s.slug = ?1 \
-                 WHERE i.url IS NOT NULL AND i.first_seen >= ?2",
-                params![source, since],
+                 SELECT DISTINCT c.story, ?1, i.url, 'due', ?2 FROM copies c \
+                 JOIN items i ON i.key = c.story \
+                 WHERE c.source = ?1 AND c.last_seen >= ?2 AND i.url IS NOT NULL",
+                params![source, seen],
             )
             .map_err(sql(
                 &path,
