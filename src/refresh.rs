@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::{info, warn};
 use url::Url;
 
-use crate::adapters::article::{self, ArticleRules};
+use crate::adapters::article::{self, Article, ArticleRules};
 use crate::adapters::decode::decode_html;
 use crate::config::{ArticleConfig, Config, Input, Location, SourceConfig};
 use crate::fetch::{Fetcher, Validators};
@@ -312,37 +312,12 @@ async fn read_articles(
             return;
         }
     };
-    let extract_rules = ArticleRules {
-        content: rules.content.clone(),
-        remove: rules.remove.clone(),
-    };
     let (identities, options) = (Rules::from_config(config), merge::options(config));
     for (n, task) in tasks.into_iter().enumerate() {
         if n > 0 && rules.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(rules.delay_ms)).await;
         }
-        let (location, saved) = article_location(rules, &task.url);
-        let result = match location {
-            None => Err(format!("{}: not among the saved article pages", task.url)),
-            Some(location) => match fetcher.fetch(&location).await {
-                Ok(fetched) => {
-                    let (url, tz, r) = (task.url.clone(), source.timezone, extract_rules.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let base = fetched
-                            .final_url
-                            .clone()
-                            .or_else(|| Url::parse(&url).ok())
-                            .ok_or_else(|| format!("{url}: not a url"))?;
-                        let text =
-                            decode_html(&fetched.bytes, fetched.content_type.as_deref()).text;
-                        article::extract(&text, &base, &r, tz).map_err(|e| format!("{url}: {e}"))
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
-                }
-                Err(e) => Err(e.to_string()),
-            },
-        };
+        let result = read_article(source, rules, fetcher, &task.url).await;
         let (story, at) = (task.story, now);
         let stored = match result {
             Ok(mut found) => {
@@ -354,7 +329,7 @@ async fn read_articles(
                 let options = options.clone();
                 blocking(store, move |s| s.store_article(story, &found, &options, at)).await
             }
-            Err(message) => {
+            Err(ArticleFailure { message, saved }) => {
                 out.articles_failed += 1;
                 // A page missing from the saved ones will not appear by
                 // retrying, and is no news.
@@ -372,6 +347,50 @@ async fn read_articles(
             out.warnings.push(format!("articles: {e}"));
         }
     }
+}
+
+/// Why an article page gave nothing.
+#[derive(Debug, Clone)]
+pub struct ArticleFailure {
+    pub message: String,
+    /// It was to come from the saved pages of `dir` (retrying will not help).
+    pub saved: bool,
+}
+
+/// Fetch the article page at `url` as `source`'s `[source.article]` says
+/// (or read its saved copy) and extract it, off the async threads. `check`
+/// and the refresh both read pages through here.
+pub async fn read_article(
+    source: &SourceConfig,
+    rules: &ArticleConfig,
+    fetcher: &Fetcher,
+    url: &str,
+) -> Result<Article, ArticleFailure> {
+    let (location, saved) = article_location(rules, url);
+    let fail = |message: String| ArticleFailure { message, saved };
+    let location =
+        location.ok_or_else(|| fail(format!("{url}: not among the saved article pages")))?;
+    let fetched = fetcher
+        .fetch(&location)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let extract_rules = ArticleRules {
+        content: rules.content.clone(),
+        remove: rules.remove.clone(),
+    };
+    let (url, tz) = (url.to_owned(), source.timezone);
+    tokio::task::spawn_blocking(move || {
+        let base = fetched
+            .final_url
+            .clone()
+            .or_else(|| Url::parse(&url).ok())
+            .ok_or_else(|| format!("{url}: not a url"))?;
+        let text = decode_html(&fetched.bytes, fetched.content_type.as_deref()).text;
+        article::extract(&text, &base, &extract_rules, tz).map_err(|e| format!("{url}: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
+    .map_err(fail)
 }
 
 /// Where the article page at `url` is read from: the url itself, or with a

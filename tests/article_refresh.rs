@@ -182,3 +182,30 @@ async fn each_new_story_is_read_once_and_failures_retry_later() {
     assert_eq!(out.articles_read + out.articles_failed, 0);
     assert_eq!(article_requests(&server, 20), 21);
 }
+
+/// `byline check` shows what each article page gave, with where each time
+/// came from, for a source that reads them (the bundled saved pages).
+#[test]
+fn check_prints_what_article_pages_give() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_byline"))
+        .args(["check", "nknews-latest", "--articles", "3", "--config"])
+        .arg(&config)
+        .output()
+        .expect("byline runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let outage = text
+        .split("  article ")
+        .find(|a| a.starts_with("https://www.nknews.org/pro/major-outage"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        outage.contains("published: 2022-05-20T14:06:48+09:00 (json-ld)"),
+        "{outage}"
+    );
+    assert!(outage.contains("authors:   Nils Weisensee"), "{outage}");
+    assert!(
+        outage.contains("content:   Several of North Korea"),
+        "{outage}"
+    );
+    assert_eq!(text.matches("  article ").count(), 3, "{text}");
+}
