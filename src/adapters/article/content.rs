@@ -156,6 +156,10 @@ fn signup_box(el: ElementRef<'_>) -> bool {
             })
 }
 
+/// Elements whose class words never make them boilerplate: a story's own
+/// container may well be `<article class="newsletter-post">`.
+const CONTAINERS: &[&str] = &["article", "main", "body", "html"];
+
 /// Is `el` boilerplate when the content is found by scoring? The headline
 /// (`h1`) is the item's title, not its content.
 pub(super) fn boilerplate(el: &scraper::node::Element) -> bool {
@@ -165,7 +169,7 @@ pub(super) fn boilerplate(el: &scraper::node::Element) -> bool {
         || el
             .attr("role")
             .is_some_and(|r| ["navigation", "complementary", "banner", "contentinfo"].contains(&r))
-        || has_word(el, NEGATIVE)
+        || (!CONTAINERS.contains(&el.name()) && has_word(el, NEGATIVE))
 }
 
 /// Is `el` or any ancestor boilerplate?
@@ -192,10 +196,13 @@ pub(super) fn main(
             None => best(doc)?,
         },
     };
-    let removed: HashSet<NodeId> = remove
+    let mut removed: HashSet<NodeId> = remove
         .iter()
         .flat_map(|s| root.select(s).map(|e| e.id()))
         .collect();
+    if content.is_none() {
+        removed.extend(leading_meta(root));
+    }
     let mut out = Out {
         removed,
         scored: content.is_none(),
@@ -225,6 +232,45 @@ pub(crate) fn sanitize(html: &str, base: &Url) -> String {
         .link_rel(Some("noopener noreferrer nofollow"))
         .clean(html)
         .to_string()
+}
+
+/// Short lines above the story's first paragraph that are no sentences: a
+/// byline row ("A. Writer · 7 min read · Feb 11"), a like count. Headings,
+/// captions, list items and quotes are never such lines.
+fn leading_meta(root: ElementRef<'_>) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    for el in root.descendants().filter_map(ElementRef::wrap) {
+        let name = el.value().name();
+        let text = collapse(&el.text().collect::<String>());
+        if name == "p" && text.chars().count() >= 80 {
+            break;
+        }
+        let leaf_block = is_block(name)
+            && !el
+                .children()
+                .filter_map(ElementRef::wrap)
+                .any(|c| is_block(c.value().name()));
+        let kept = matches!(
+            name,
+            "h2" | "h3"
+                | "h4"
+                | "h5"
+                | "h6"
+                | "figcaption"
+                | "figure"
+                | "li"
+                | "blockquote"
+                | "img"
+        ) || el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| matches!(a.value().name(), "figure" | "blockquote" | "li"));
+        let sentence = text.ends_with(['.', '!', '?', '…', '"', '”', ':', ';']);
+        if leaf_block && !kept && !text.is_empty() && text.chars().count() < 100 && !sentence {
+            out.push(el.id());
+        }
+    }
+    out
 }
 
 /// Paragraph-like elements that score for their ancestors.

@@ -34,6 +34,7 @@ const PUBLISHED_META: &[&str] = &[
     "sailthru.date",
     "dc.date.issued",
     "dcterms.created",
+    "dcterms.date",
     "dc.date",
 ];
 
@@ -105,6 +106,7 @@ pub(super) fn read(doc: &Html, url: &Url, tz: Tz) -> Found {
         .chain(link_image(doc))
         .chain(card.and_then(|c| c.image))
         .chain(featured_image(scope))
+        .chain(first_image(scope))
         .find_map(|u| absolute(url, &u));
     Found {
         published,
@@ -303,7 +305,8 @@ fn byline(scope: ElementRef<'_>) -> Vec<String> {
     scope
         .select(&all)
         .filter(|e| {
-            words(e.value()).any(|w| ["byline", "author", "authors", "by"].contains(&w.as_str()))
+            words(e.value())
+                .any(|w| ["byline", "author", "authors", "by", "username"].contains(&w.as_str()))
                 && outside(e)
                 && e.value().name() != "img"
         })
@@ -358,6 +361,31 @@ fn featured_image(scope: ElementRef<'_>) -> Option<String> {
         })
         .find_map(|img| {
             ["data-src", "data-lazy-src", "data-original", "src"]
+                .iter()
+                .filter_map(|a| img.value().attr(a))
+                .map(str::trim)
+                .find(|v| !v.is_empty() && !v.starts_with("data:"))
+                .map(str::to_owned)
+        })
+}
+
+/// The last resort: the first image of the story that is no avatar, logo
+/// or icon and not in boilerplate.
+fn first_image(scope: ElementRef<'_>) -> Option<String> {
+    let s = sel("img")?;
+    scope
+        .select(&s)
+        .filter(|img| !in_author_box(*img) && !in_boilerplate_above(*img, scope))
+        .filter(|img| {
+            !words(img.value()).any(|w| ["logo", "icon", "avatar", "emoji"].contains(&w.as_str()))
+                && img
+                    .value()
+                    .attr("width")
+                    .and_then(|w| w.trim().parse::<u32>().ok())
+                    .is_none_or(|w| w >= 200)
+        })
+        .find_map(|img| {
+            ["data-src", "data-lazy-src", "src"]
                 .iter()
                 .filter_map(|a| img.value().attr(a))
                 .map(str::trim)
