@@ -139,21 +139,26 @@ fn signup_box(el: ElementRef<'_>) -> bool {
     if !matches!(el.value().name(), "div" | "section" | "figure") {
         return false;
     }
-    let text = collapse(&el.text().collect::<String>());
-    text.chars().count() < 300
-        && el
-            .descendants()
-            .filter_map(ElementRef::wrap)
-            .filter(|a| a.value().name() == "a")
-            .any(|a| {
-                let said = format!(
-                    "{} {}",
-                    a.value().attr("href").unwrap_or_default(),
-                    a.text().collect::<String>()
-                )
-                .to_lowercase();
-                SIGNUP.iter().any(|w| said.contains(w))
-            })
+    // Count only as far as the limit: this runs for every ancestor of every paragraph.
+    let mut chars = 0;
+    for t in el.text() {
+        chars += t.chars().filter(|c| !c.is_whitespace()).count();
+        if chars >= 300 {
+            return false;
+        }
+    }
+    el.descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|a| a.value().name() == "a")
+        .any(|a| {
+            let said = format!(
+                "{} {}",
+                a.value().attr("href").unwrap_or_default(),
+                a.text().collect::<String>()
+            )
+            .to_lowercase();
+            SIGNUP.iter().any(|w| said.contains(w))
+        })
 }
 
 /// Elements whose class words never make them boilerplate: a story's own
@@ -219,7 +224,7 @@ pub(super) fn main(
         return None;
     }
     Some(Body {
-        html: sanitize(&out.html, base),
+        html: sanitize(&out.html, base).trim().to_owned(),
         text,
     })
 }
