@@ -254,18 +254,23 @@ fn insert_keys(
     Ok(())
 }
 
-/// The most seconds a listing position moves a derived time back.
-const MAX_STEP_SECS: i64 = 6 * 3600;
+/// Listing positions that move a derived time back a minute each (plus up
+/// to 59 seconds by id); further down, one second each, so a listing of
+/// 20,000 stories still gives each a time of its own within the day.
+const MINUTE_STEPS: i64 = 240;
+/// The most seconds a listing position moves a derived time back: noon less
+/// this is still the same day.
+const MAX_STEP_SECS: i64 = 11 * 3600;
 
 /// The time a renderer gives the story; see [`super::StoredItem::stable_instant`].
 /// A date-only story first seen on its day gets the time it was first seen,
 /// else noon of the day in its zone (the same calendar day for readers up to
 /// twelve hours either side); an undated story the time it was first seen.
-/// Each is moved back a minute per listing position and up to 59 seconds
-/// more by its id (never before the day's start): a reader sorting by time
-/// keeps the listing's order, and stories at the same place in two
-/// listings rarely share a time (the store moves the rare clash, see
-/// [`unshared`]).
+/// Each is moved back by its listing position (a minute per place for the
+/// first 240, a second per place below them) and up to 59 seconds more by
+/// its id, never before the day's start: a reader sorting by time keeps
+/// the listing's order, and stories at the same place in two listings
+/// rarely share a time (the store moves the rare clash, see [`unshared`]).
 pub(super) fn stable_instant(
     published: Option<&Published>,
     first_seen: DateTime<Utc>,
@@ -277,7 +282,13 @@ pub(super) fn stable_instant(
         .take(4)
         .fold(0u32, |h, b| (h << 8) | u32::from(*b))
         % 60;
-    let secs = (i64::from(position) * 60 + i64::from(spread)).min(MAX_STEP_SECS);
+    let position = i64::from(position);
+    let secs = if position < MINUTE_STEPS {
+        position * 60 + i64::from(spread)
+    } else {
+        MINUTE_STEPS * 60 + (position - MINUTE_STEPS)
+    }
+    .min(MAX_STEP_SECS);
     let back = chrono::Duration::seconds(secs);
     match published {
         None => (first_seen.fixed_offset() - back).max(day_start(None, first_seen)),
@@ -307,8 +318,12 @@ fn day_start(published: Option<&Published>, first_seen: DateTime<Utc>) -> DateTi
     }
 }
 
-/// `at`, or the nearest second before it (else after it) that no other
-/// story's stable instant holds, not before `start`.
+/// How far [`unshared`] looks for a free second, each way.
+const SEARCH_SECS: i64 = 64;
+
+/// `at`, or the nearest second before it (else after it, within
+/// [`SEARCH_SECS`]) that no other story's stable instant holds, not before
+/// `start`; `at` itself when every one is taken.
 fn unshared(
     tx: &Transaction,
     key: i64,
@@ -323,7 +338,15 @@ fn unshared(
             .query_row(params![t.to_rfc3339(), key], |r| r.get::<_, bool>(0))
             .map(|t| !t)
     };
-    for step in 0..3600 {
+    // A time held at the day's start (a big listing first seen just after
+    // midnight) has nowhere to go that is not a search through its
+    // neighbours: keep it rather than make a refresh quadratic.
+    if at <= start {
+        return Ok(at);
+    }
+    // A bounded search: a clash is rare by construction (see
+    // `stable_instant`), and a pathological page must not make it quadratic.
+    for step in 0..SEARCH_SECS {
         let t = at - chrono::Duration::seconds(step);
         if t < start {
             break;
@@ -332,7 +355,7 @@ fn unshared(
             return Ok(t);
         }
     }
-    for step in 1..3600 {
+    for step in 1..SEARCH_SECS {
         let t = at + chrono::Duration::seconds(step);
         if free(t)? {
             return Ok(t);

@@ -534,6 +534,15 @@ mod tests {
             fold::stable_instant(Some(&p), late, ID, 2).to_rfc3339(),
             "2022-05-20T11:57:38+09:00"
         );
+        // Far down a long listing: a second per place, so 20,000 places fit.
+        assert_eq!(
+            fold::stable_instant(Some(&p), late, ID, 1000).to_rfc3339(),
+            "2022-05-20T07:47:20+09:00"
+        );
+        assert_eq!(
+            fold::stable_instant(Some(&p), late, ID, 1001).to_rfc3339(),
+            "2022-05-20T07:47:19+09:00"
+        );
         // Seen just after midnight: never before the day's start.
         let early = DateTime::parse_from_rfc3339("2022-05-19T15:00:01Z")
             .unwrap()
