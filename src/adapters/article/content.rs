@@ -193,24 +193,31 @@ pub(super) fn main(
     base: &Url,
 ) -> Option<Body> {
     let body = Selector::parse("[itemprop~=articleBody]").ok();
-    let root = match content {
-        Some(sel) => doc.select(sel).next()?,
+    // Scored content leaves boilerplate out; when that leaves no paragraph
+    // at all (a page whose every wrapper has a boilerplate word), the
+    // scoring runs again on tags alone and keeps all but `never` elements:
+    // some text beats none.
+    let (root, scored) = match content {
+        Some(sel) => (doc.select(sel).next()?, false),
         // Microdata names the body outright.
         None => match body.as_ref().and_then(|b| doc.select(b).next()) {
-            Some(b) => b,
-            None => best(doc)?,
+            Some(b) => (b, true),
+            None => match best(doc, true) {
+                Some(b) => (b, true),
+                None => (best(doc, false)?, false),
+            },
         },
     };
     let mut removed: HashSet<NodeId> = remove
         .iter()
         .flat_map(|s| root.select(s).map(|e| e.id()))
         .collect();
-    if content.is_none() {
+    if scored {
         removed.extend(leading_meta(root));
     }
     let mut out = Out {
         removed,
-        scored: content.is_none(),
+        scored,
         html: String::new(),
         blocks: Vec::new(),
         line: String::new(),
@@ -327,7 +334,9 @@ fn link_density(el: ElementRef<'_>) -> f64 {
 }
 
 /// The element the story's paragraphs score highest in.
-fn best(doc: &Html) -> Option<ElementRef<'_>> {
+/// `strict`: paragraphs inside boilerplate do not count; else only those
+/// inside elements that are never the story (by tag) are left out.
+fn best(doc: &Html, strict: bool) -> Option<ElementRef<'_>> {
     let mut score: HashMap<NodeId, f64> = HashMap::new();
     let mut text_in: HashMap<NodeId, usize> = HashMap::new();
     for el in doc
@@ -335,7 +344,14 @@ fn best(doc: &Html) -> Option<ElementRef<'_>> {
         .descendants()
         .filter_map(ElementRef::wrap)
     {
-        if !SCORED.contains(&el.value().name()) || in_boilerplate(el) {
+        let left_out = if strict {
+            in_boilerplate(el)
+        } else {
+            std::iter::once(el)
+                .chain(el.ancestors().filter_map(ElementRef::wrap))
+                .any(|e| never(e.value()))
+        };
+        if !SCORED.contains(&el.value().name()) || left_out {
             continue;
         }
         let Some((len, s)) = paragraph(el) else {

@@ -109,3 +109,15 @@ fn dates_in_order_of_trust_with_their_origin() {
         assert_eq!(DateOrigin::from_name(o.as_str()), Some(o));
     }
 }
+
+#[test]
+fn a_page_whose_every_wrapper_looks_like_boilerplate_still_gives_its_text() {
+    let html = format!(
+        r#"<html><body><div class="newsletter-issue"><div class="share-wrap">
+        <p>{PARA}</p><p>{PARA} Again.</p></div></div></body></html>"#
+    );
+    let a = extract(&html, &url(), &ArticleRules::default(), chrono_tz::UTC).unwrap();
+    let text = a.content_text.unwrap();
+    assert!(text.starts_with("A paragraph long enough"), "{text}");
+    assert!(text.ends_with("Again."), "{text}");
+}
