@@ -13,8 +13,9 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::adapters::article::Article;
 use crate::config::{Config, Location, SourceKind};
-use crate::model::{Item, Published, item_id, title_key};
+use crate::model::{Item, Person, Published, item_id, title_key};
 use crate::urls::{Canonicalizer, canonicalize};
 
 /// How to merge: which query parameters are tracking noise, and which host each
@@ -228,6 +229,63 @@ fn fold(mut group: Vec<Item>, canonical: Option<String>, options: &MergeOptions)
     out
 }
 
+/// Fold what the story's article page gave into the story, where it is
+/// better than the listings': an exact publication instant beats a date, a
+/// relative time or none; a modification time fills a missing one; the
+/// article's authors beat none, and a byline that names every listed author
+/// and more; its image fills a missing one; its content is the story's full
+/// text. Everything else stays the listings'. Pure, and idempotent.
+pub fn with_article(story: &mut Item, article: &Article) {
+    if let Some(p) = article.published.map(|d| d.value) {
+        let better = match (&story.published, p) {
+            (None, _) => true,
+            (Some(Published::Date(..)), Published::DateTime(_)) => true,
+            // A relative time ("3 hours ago") is good to its precision only.
+            (Some(Published::DateTime(_)), Published::DateTime(_)) => {
+                story.published_precision.is_some()
+            }
+            _ => false,
+        };
+        if better {
+            story.published = Some(p);
+            story.published_precision = None;
+        }
+    }
+    if story.updated.is_none() {
+        story.updated = article.updated.map(|d| d.value.instant());
+    }
+    let listed: BTreeSet<String> = story
+        .authors
+        .iter()
+        .map(|a| a.name.to_lowercase())
+        .collect();
+    let named: BTreeSet<String> = article.authors.iter().map(|a| a.to_lowercase()).collect();
+    if !article.authors.is_empty() && listed.is_subset(&named) && named.len() > listed.len() {
+        story.authors = article.authors.iter().map(|a| Person::new(a)).collect();
+    }
+    if story.image.is_none() {
+        story.image.clone_from(&article.image);
+    }
+    if article.content_html.is_some() {
+        story.content.clone_from(&article.content_html);
+    }
+    if story.summary.is_none() {
+        story.summary = article.content_text.as_deref().map(excerpt);
+    }
+}
+
+/// The first words of a text, about a paragraph's worth, cut at a word.
+pub fn excerpt(text: &str) -> String {
+    const MAX: usize = 300;
+    let first = text.split("\n\n").next().unwrap_or(text).trim();
+    if first.chars().count() <= MAX {
+        return first.to_owned();
+    }
+    let cut: String = first.chars().take(MAX).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
+
 /// A last, total tie-break between copies that rank the same, so the primary
 /// never depends on input order.
 fn content_order(a: &Item, b: &Item) -> Ordering {
@@ -346,5 +404,60 @@ mod tests {
         let out = merge(items, &MergeOptions::default());
         let titles: Vec<_> = out.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(titles, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn an_article_overrides_the_listing_only_where_it_is_better() {
+        use crate::adapters::article::{Article, DateOrigin, Dated};
+        let exact = DateTime::parse_from_rfc3339("2022-05-20T08:29:05Z").unwrap();
+        let dated = |value| Dated {
+            value,
+            origin: DateOrigin::JsonLd,
+        };
+        let article = Article {
+            published: Some(dated(Published::DateTime(exact))),
+            updated: Some(dated(Published::DateTime(
+                exact + chrono::Duration::hours(2),
+            ))),
+            authors: vec!["A".into(), "B".into()],
+            image: Some("https://x.example/a.jpg".into()),
+            content_html: Some("<p>Full</p>".into()),
+            content_text: Some("Full".into()),
+        };
+        // A date-only listing copy with one of the two authors and no image.
+        let mut story = item("nk", 0, "T", Some("https://x.example/t"), (2022, 5, 20));
+        story.authors = vec![Person::new("A")];
+        with_article(&mut story, &article);
+        assert_eq!(story.published, Some(Published::DateTime(exact)));
+        assert_eq!(story.updated, Some(exact + chrono::Duration::hours(2)));
+        let names: Vec<_> = story.authors.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(story.image.as_deref(), Some("https://x.example/a.jpg"));
+        assert_eq!(story.content.as_deref(), Some("<p>Full</p>"));
+        let once = story.clone();
+        with_article(&mut story, &article);
+        assert_eq!(story, once, "idempotent");
+
+        // An exact listing time, other authors and an image stay the listing's.
+        let listed = DateTime::parse_from_rfc3339("2022-05-20T17:00:00+09:00").unwrap();
+        let mut story = item("nk", 0, "T", Some("https://x.example/t"), (2022, 5, 20));
+        story.published = Some(Published::DateTime(listed));
+        story.authors = vec![Person::new("C")];
+        story.image = Some("https://x.example/listing.jpg".into());
+        with_article(&mut story, &article);
+        assert_eq!(story.published, Some(Published::DateTime(listed)));
+        assert_eq!(story.authors[0].name, "C");
+        assert_eq!(
+            story.image.as_deref(),
+            Some("https://x.example/listing.jpg")
+        );
+    }
+
+    #[test]
+    fn excerpts_cut_at_a_word() {
+        assert_eq!(excerpt("Short.\n\nSecond."), "Short.");
+        let long = "word ".repeat(100);
+        let e = excerpt(&long);
+        assert!(e.ends_with('…') && e.chars().count() <= 301, "{e}");
     }
 }

@@ -28,6 +28,9 @@ pub struct Item {
     pub tags: Vec<Tag>,
     /// Absolute url of the story's picture.
     pub image: Option<String>,
+    /// The story's full text as sanitized HTML with absolute urls (from its
+    /// article page), for `<content>` / `content:encoded` / `content_html`.
+    pub content: Option<String>,
     /// Name of the `feeds.toml` source the item came from (for a merged story,
     /// the source of its primary copy).
     pub source: String,
@@ -57,6 +60,7 @@ impl Item {
             updated: None,
             tags: Vec::new(),
             image: None,
+            content: None,
             source: source.to_owned(),
             also_in: Vec::new(),
             position,

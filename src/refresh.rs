@@ -3,7 +3,8 @@
 //! what it gave (identity and tag rules, canonical urls, the merge of copies
 //! within the read), store it (unless drift holds it back), record how each
 //! page ended, the read's stats and the alarms that hold (and tell the
-//! webhook), and trim history per the source's retention.
+//! webhook), read the article pages of its new stories (when
+//! `[source.article]` is on), and trim history per the source's retention.
 //!
 //! A *refresh* is that pass for one source. A page that is not modified
 //! costs no parse. A failure of any kind is recorded in the store's fetch
@@ -19,7 +20,9 @@ use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use tracing::{info, warn};
 use url::Url;
 
-use crate::config::{Config, Input, Location, SourceConfig};
+use crate::adapters::article::{self, Article, ArticleRules};
+use crate::adapters::decode::decode_html;
+use crate::config::{ArticleConfig, Config, Input, Location, SourceConfig};
 use crate::drift;
 use crate::fetch::{Fetcher, Validators};
 use crate::merge;
@@ -41,6 +44,10 @@ pub struct RefreshOutcome {
     pub stats: UpsertStats,
     /// Items retention removed.
     pub removed: usize,
+    /// Article pages read and stored with their stories.
+    pub articles_read: usize,
+    /// Article pages that failed (each is retried on a later refresh).
+    pub articles_failed: usize,
     /// Things the adapter skipped or did not understand.
     pub warnings: Vec<String>,
     /// Pages that could not be fetched, read or stored, by stage.
@@ -62,7 +69,7 @@ impl RefreshOutcome {
 
     /// Did the items behind the source's feeds change (so they need a re-render)?
     pub fn changed(&self) -> bool {
-        self.stats.new > 0 || self.stats.updated > 0 || self.removed > 0
+        self.stats.new > 0 || self.stats.updated > 0 || self.removed > 0 || self.articles_read > 0
     }
 
     /// The longest wait a server asked for (`Retry-After`) in this refresh.
@@ -126,7 +133,12 @@ pub async fn refresh_source(
     out.held = held;
     // 6. Keep the read's stats and the alarms that hold; tell the webhook.
     record_alarms(store, config, source, fetcher, judged, now, &mut out).await;
-    // 7. Trim history, only after a read that went well.
+    // 7. The article pages of new stories (and retries), politely; not from
+    // a read drift holds back.
+    if let (Some(rules), false) = (&source.article, held) {
+        read_articles(store, config, source, rules, fetcher, now, &mut out).await;
+    }
+    // 8. Trim history, only after a read that went well.
     let retention = source.retention;
     if !out.failed() && !held && (retention.max_items.is_some() || retention.max_age_days.is_some())
     {
@@ -401,6 +413,133 @@ async fn store_read(
     out
 }
 
+/// Queue the article pages of the stories this refresh created, then fetch
+/// up to `max_per_refresh` due ones, one at a time with `delay_ms` between
+/// them (so never more than one request of this source's articles is in
+/// flight, within the fetcher's per-host limit), and store what each gave.
+/// A failure is recorded for a later retry; it never fails the refresh.
+async fn read_articles(
+    store: &Store,
+    config: &Config,
+    source: &SourceConfig,
+    rules: &ArticleConfig,
+    fetcher: &Fetcher,
+    now: DateTime<Utc>,
+    out: &mut RefreshOutcome,
+) {
+    let name = source.name.clone();
+    let limit = rules.max_per_refresh;
+    let due = blocking(store, move |s| {
+        s.queue_articles(&name, now)?;
+        s.articles_due(&name, now, limit)
+    })
+    .await;
+    let tasks = match due {
+        Ok(t) => t,
+        Err(e) => {
+            out.warnings.push(format!("articles: {e}"));
+            return;
+        }
+    };
+    let (identities, options) = (Rules::from_config(config), merge::options(config));
+    for (n, task) in tasks.into_iter().enumerate() {
+        if n > 0 && rules.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(rules.delay_ms)).await;
+        }
+        let result = read_article(source, rules, fetcher, &task.url).await;
+        let (story, at) = (task.story, now);
+        let stored = match result {
+            Ok(mut found) => {
+                // One identity per person, as for the listing's bylines.
+                for a in &mut found.authors {
+                    *a = identities.person(a, None).name;
+                }
+                out.articles_read += 1;
+                let options = options.clone();
+                blocking(store, move |s| s.store_article(story, &found, &options, at)).await
+            }
+            Err(ArticleFailure { message, saved }) => {
+                out.articles_failed += 1;
+                // A page missing from the saved ones will not appear by
+                // retrying, and is no news.
+                if !saved {
+                    out.warnings.push(format!("article {message}"));
+                }
+                let attempts = if saved { 1 } else { rules.max_attempts };
+                blocking(store, move |s| {
+                    s.article_failed(story, &message, at, attempts)
+                })
+                .await
+            }
+        };
+        if let Err(e) = stored {
+            out.warnings.push(format!("articles: {e}"));
+        }
+    }
+}
+
+/// Why an article page gave nothing.
+#[derive(Debug, Clone)]
+pub struct ArticleFailure {
+    pub message: String,
+    /// It was to come from the saved pages of `dir` (retrying will not help).
+    pub saved: bool,
+}
+
+/// Fetch the article page at `url` as `source`'s `[source.article]` says
+/// (or read its saved copy) and extract it, off the async threads. `check`
+/// and the refresh both read pages through here.
+pub async fn read_article(
+    source: &SourceConfig,
+    rules: &ArticleConfig,
+    fetcher: &Fetcher,
+    url: &str,
+) -> Result<Article, ArticleFailure> {
+    let (location, saved) = article_location(rules, url);
+    let fail = |message: String| ArticleFailure { message, saved };
+    let location =
+        location.ok_or_else(|| fail(format!("{url}: not among the saved article pages")))?;
+    let fetched = fetcher
+        .fetch(&location)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let extract_rules = ArticleRules {
+        content: rules.content.clone(),
+        remove: rules.remove.clone(),
+    };
+    let (url, tz) = (url.to_owned(), source.timezone);
+    tokio::task::spawn_blocking(move || {
+        let base = fetched
+            .final_url
+            .clone()
+            .or_else(|| Url::parse(&url).ok())
+            .ok_or_else(|| format!("{url}: not a url"))?;
+        let text = decode_html(&fetched.bytes, fetched.content_type.as_deref()).text;
+        article::extract(&text, &base, &extract_rules, tz).map_err(|e| format!("{url}: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
+    .map_err(fail)
+}
+
+/// Where the article page at `url` is read from: the url itself, or with a
+/// `dir`, the saved file named by the url's last path segment (`None` when
+/// there is none). The flag says whether it is a saved page.
+fn article_location(rules: &ArticleConfig, url: &str) -> (Option<Location>, bool) {
+    let Some(dir) = &rules.dir else {
+        return (Url::parse(url).ok().map(Location::Http), false);
+    };
+    let slug = Url::parse(url).ok().and_then(|u| {
+        u.path_segments()
+            .and_then(|mut s| s.rfind(|s| !s.is_empty()).map(str::to_owned))
+    });
+    let file = slug
+        .filter(|s| !s.contains(['/', '\\']) && s != "..")
+        .map(|s| dir.join(format!("{s}.html")))
+        .filter(|p| p.is_file());
+    (file.map(Location::File), true)
+}
+
 fn store_error(source: &SourceConfig, e: StoreError) -> ReadError {
     warn!(source = %source.name, error = %e, "store failed");
     ReadError {
@@ -420,6 +559,8 @@ fn log(out: &RefreshOutcome) {
         updated = out.stats.updated,
         unchanged = out.stats.unchanged,
         removed = out.removed,
+        articles_read = out.articles_read,
+        articles_failed = out.articles_failed,
         errors = out.errors.len(),
         ms = out.elapsed.as_millis() as u64,
         "refreshed"

@@ -16,6 +16,8 @@ pub(crate) struct RawCard {
     pub(crate) summary: Option<String>,
     pub(crate) authors: Vec<String>,
     pub(crate) published: Option<String>,
+    /// When the page says it was last modified (JSON-LD `dateModified`); article pages only.
+    pub(crate) updated: Option<String>,
     pub(crate) tags: Vec<String>,
     pub(crate) image: Option<String>,
 }

@@ -15,6 +15,7 @@
 //! | `description` | summary |
 //! | `author`: a name, a `Person`/`Organization` (or an `@id` pointing at one), or a list | authors |
 //! | `datePublished`, else `dateCreated` | published |
+//! | `dateModified` | updated (read from article pages only) |
 //! | `articleSection`, `keywords` (a list or a comma-separated string) | tags |
 //! | `image`: a url, an `ImageObject` (`url`/`contentUrl`), or a list (the first) | image |
 
@@ -233,6 +234,7 @@ fn card(o: &Map<String, Value>, index: &Index<'_>) -> RawCard {
             .get("datePublished")
             .or_else(|| o.get("dateCreated"))
             .and_then(text),
+        updated: o.get("dateModified").and_then(text),
         image: o.get("image").and_then(link),
         ..RawCard::default()
     };

@@ -4,7 +4,9 @@
 //! Each input format first parses into its own types, then maps them to the
 //! common [`Item`] model, in page order; merging and sorting are the merger's job.
 //! Adapters never do I/O: following a next-page link is the pipeline's job.
+//! `article` reads the page one story links to (its dates, authors, image, text).
 
+pub mod article;
 pub(crate) mod byline;
 mod card;
 pub mod decode;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tracing::{error, info};
 
-use super::print::{print_outcome, print_table};
+use super::print::{article_json, print_article, print_outcome, print_table};
 use crate::config::{Config, SourceConfig};
 use crate::fetch::{FetchOptions, Fetcher};
 use crate::output;
@@ -160,6 +160,7 @@ pub(super) async fn check(
     config_path: &Path,
     only: Option<&str>,
     json: bool,
+    articles: usize,
 ) -> Result<ExitCode, String> {
     let sources = pick(&config, config_path, only)?;
     let fetcher = fetcher(&config)?;
@@ -173,6 +174,19 @@ pub(super) async fn check(
         let read = read::read_source(source, &source.inputs, &fetcher, &none, now).await;
         let problems = read.field_problems(source);
         ok &= !read.items.is_empty() && !read.failed() && problems.is_empty();
+        // What the first items' own pages give, when the source reads them.
+        let mut pages = Vec::new();
+        if let Some(rules) = &source.article {
+            for url in read
+                .items
+                .iter()
+                .filter_map(|i| i.url.as_deref())
+                .take(articles)
+            {
+                let got = refresh::read_article(source, rules, &fetcher, url).await;
+                pages.push((url.to_owned(), got.map_err(|f| f.message)));
+            }
+        }
         if json {
             let errors: Vec<String> = read.errors().map(ToString::to_string).collect();
             all.push(serde_json::json!({
@@ -181,9 +195,13 @@ pub(super) async fn check(
                 "warnings": read.warnings,
                 "errors": errors,
                 "problems": problems,
+                "articles": pages.iter().map(|(url, got)| article_json(url, got)).collect::<Vec<_>>(),
             }));
         } else {
             print_table(&mut out, &read, &problems).map_err(|e| e.to_string())?;
+            for (url, got) in &pages {
+                print_article(&mut out, url, got).map_err(|e| e.to_string())?;
+            }
             if let Some(note) = source.html.as_ref().and_then(|h| h.engine_note.as_deref()) {
                 writeln!(out, "  note: {note}\n").map_err(|e| e.to_string())?;
             }

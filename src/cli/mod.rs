@@ -72,6 +72,11 @@ enum Command {
         /// Print the items as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// For sources with `[source.article]`: article pages of the first
+        /// items to fetch and show (times and their origin, authors, image,
+        /// first words); 0 fetches none.
+        #[arg(long, default_value_t = 3)]
+        articles: usize,
     },
     /// Refresh source(s) into the store once, then exit (for cron).
     ///
@@ -242,7 +247,8 @@ pub fn main() -> ExitCode {
                 source,
                 config,
                 json,
-            } => check(load(&config)?, &config, source.as_deref(), json).await,
+                articles,
+            } => check(load(&config)?, &config, source.as_deref(), json, articles).await,
             Command::Refresh {
                 source,
                 config,

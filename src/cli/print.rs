@@ -1,7 +1,11 @@
 //! What commands print on stdout: a read as a table of items and fields,
-//! a refresh as one line of counts and its warnings and errors.
+//! what an article page gave, a refresh as one line of counts and its
+//! warnings and errors.
 
 use std::io::Write;
+
+use crate::adapters::article::{Article, Dated};
+use crate::merge::excerpt;
 
 use crate::read::Read;
 use crate::refresh::RefreshOutcome;
@@ -95,4 +99,60 @@ pub(super) fn print_outcome(out: &mut impl Write, o: &RefreshOutcome) -> std::io
         writeln!(out, "  error: {e}")?;
     }
     Ok(())
+}
+
+fn dated(d: Option<&Dated>) -> String {
+    d.map_or("-".to_owned(), |d| {
+        format!("{} ({})", d.value.to_display(), d.origin.as_str())
+    })
+}
+
+/// What the article page at `url` gave: times with their origin, authors,
+/// image and the first words of the content; or why it gave nothing.
+pub(super) fn print_article(
+    out: &mut impl Write,
+    url: &str,
+    got: &Result<Article, String>,
+) -> std::io::Result<()> {
+    writeln!(out, "  article {url}")?;
+    let a = match got {
+        Ok(a) => a,
+        Err(e) => return writeln!(out, "     error:     {e}"),
+    };
+    writeln!(out, "     published: {}", dated(a.published.as_ref()))?;
+    writeln!(out, "     updated:   {}", dated(a.updated.as_ref()))?;
+    let authors = if a.authors.is_empty() {
+        "-".to_owned()
+    } else {
+        a.authors.join(", ")
+    };
+    writeln!(out, "     authors:   {authors}")?;
+    writeln!(out, "     image:     {}", a.image.as_deref().unwrap_or("-"))?;
+    let text = a.content_text.as_deref().unwrap_or_default();
+    let words = text.split_whitespace().count();
+    let first: Vec<&str> = text.split_whitespace().take(24).collect();
+    let first = if first.is_empty() {
+        "- (no content found)".to_owned()
+    } else {
+        format!("{} ... ({words} words)", excerpt(&first.join(" ")))
+    };
+    writeln!(out, "     content:   {first}")
+}
+
+/// [`print_article`] as JSON, for `check --json`.
+pub(super) fn article_json(url: &str, got: &Result<Article, String>) -> serde_json::Value {
+    let dated = |d: Option<&Dated>| {
+        d.map(|d| serde_json::json!({"value": d.value.to_display(), "from": d.origin.as_str()}))
+    };
+    match got {
+        Ok(a) => serde_json::json!({
+            "url": url,
+            "published": dated(a.published.as_ref()),
+            "updated": dated(a.updated.as_ref()),
+            "authors": a.authors,
+            "image": a.image,
+            "content_text": a.content_text,
+        }),
+        Err(e) => serde_json::json!({"url": url, "error": e}),
+    }
 }

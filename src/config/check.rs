@@ -182,6 +182,12 @@ pub(super) fn check_source(
         ));
     }
 
+    let article = raw
+        .article
+        .map(|a| article::check(a, loc, dir, &name))
+        .transpose()?
+        .flatten();
+
     let retention = Retention {
         max_items: match raw.retention_max_items {
             Some(n) if *n.get_ref() == 0 => {
@@ -212,6 +218,7 @@ pub(super) fn check_source(
         timezone,
         html,
         json,
+        article,
         retention,
         default_tags: raw.tags,
         alarms,

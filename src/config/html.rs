@@ -134,7 +134,7 @@ pub(super) struct RawHtml {
 
 /// A scraper selector error in words (its own Display asks to file a bug for
 /// unknown pseudo-classes, which are a user's typo).
-fn describe(e: &scraper::error::SelectorErrorKind) -> String {
+pub(super) fn describe(e: &scraper::error::SelectorErrorKind) -> String {
     match e {
         scraper::error::SelectorErrorKind::UnexpectedSelectorParseError(kind) => {
             format!("unsupported selector syntax ({kind:?})")

@@ -6,6 +6,7 @@
 //! documented in `docs/CONFIG.md`; keep the two in step.
 
 mod alarms;
+mod article;
 mod check;
 mod html;
 mod json;
@@ -13,6 +14,7 @@ mod raw;
 mod rules;
 
 pub use alarms::Alarms;
+pub use article::ArticleConfig;
 pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 pub use json::{JsonConfig, URL_PLACEHOLDER};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
@@ -207,6 +209,8 @@ pub struct SourceConfig {
     pub timezone: Tz,
     pub html: Option<HtmlConfig>,
     pub json: Option<JsonConfig>,
+    /// `[source.article]`: read each new story's own page; `None`: off.
+    pub article: Option<ArticleConfig>,
     pub retention: Retention,
     /// Tags every item of the source gets.
     pub default_tags: Vec<String>,

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{ConfigError, SourceKind, alarms, html, json, rules};
+use super::{ConfigError, SourceKind, alarms, article, html, json, rules};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +86,7 @@ pub(super) struct RawSource {
     pub(super) timezone: Option<Spanned<String>>,
     pub(super) html: Option<Spanned<html::RawHtml>>,
     pub(super) json: Option<Spanned<json::RawJson>>,
+    pub(super) article: Option<article::RawArticle>,
     pub(super) retention_max_items: Option<Spanned<usize>>,
     pub(super) retention_max_age_days: Option<Spanned<u32>>,
     #[serde(default)]

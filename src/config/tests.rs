@@ -262,3 +262,44 @@ fn an_unknown_key_names_the_nearest_known_one() {
     let e = parse("[server]\nzzzz = 1\n").unwrap_err().to_string();
     assert!(!e.contains("did you mean"), "{e}");
 }
+
+#[test]
+fn article_reading_is_off_unless_asked_and_checked_with_its_place() {
+    let base =
+        "[[source]]\nname = \"nk\"\nkind = \"feed\"\ninputs = [\"https://x.example/feed\"]\n";
+    assert_eq!(parse(base).unwrap().sources[0].article, None);
+    let on = parse(&format!("{base}[source.article]\n")).unwrap();
+    assert_eq!(on.sources[0].article, Some(ArticleConfig::default()));
+    let off = parse(&format!("{base}[source.article]\nenabled = false\n")).unwrap();
+    assert_eq!(off.sources[0].article, None);
+    let full = parse(&format!(
+        "{base}[source.article]\ncontent = \"div.entry-content\"\nremove = [\".ad\", \"aside\"]\n\
+         max_per_refresh = 3\ndelay_ms = 250\nmax_attempts = 2\ndir = \"articles\"\n"
+    ))
+    .unwrap();
+    let a = full.sources[0].article.clone().unwrap();
+    assert_eq!(a.content.as_deref(), Some("div.entry-content"));
+    assert_eq!(a.remove, [".ad", "aside"]);
+    assert_eq!((a.max_per_refresh, a.delay_ms, a.max_attempts), (3, 250, 2));
+    assert_eq!(a.dir, Some("/etc/byline/articles".into()));
+
+    let err = |extra: &str| {
+        parse(&format!("{base}[source.article]\n{extra}\n"))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("remove = [\"div[\"]");
+    assert!(
+        e.starts_with("feeds.toml:6:11: source \"nk\": article.remove: invalid CSS selector"),
+        "{e}"
+    );
+    let e = err("max_per_refresh = 0");
+    assert!(
+        e.starts_with(
+            "feeds.toml:6:19: source \"nk\": article.max_per_refresh: expected a number from 1"
+        ),
+        "{e}"
+    );
+    let e = err("contents = \"p\"");
+    assert!(e.contains("unknown field `contents`"), "{e}");
+}

@@ -5,7 +5,9 @@
 //! same items gives the same bytes. RFC 4287 wants an author on every entry:
 //! an unsigned item names the site (see [`credited`]).
 
-use atom_syndication::{Category, Entry, Feed, Generator, Link, Person, Text, WriteConfig};
+use atom_syndication::{
+    Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
+};
 use chrono::{DateTime, FixedOffset};
 
 use super::{
@@ -85,6 +87,11 @@ fn entry(item: &Item, site: &Site, undated: DateTime<FixedOffset>) -> Entry {
         links,
         published: item.published.map(|p| p.instant()),
         summary: item.summary.as_deref().map(|s| Text::plain(xml_safe(s))),
+        content: item.content.as_deref().map(|c| Content {
+            value: Some(xml_safe(c).into_owned()),
+            content_type: Some("html".to_owned()),
+            ..Content::default()
+        }),
         ..Entry::default()
     }
 }

@@ -29,9 +29,12 @@ pub(super) struct JsonItem {
     pub(super) id: String,
     pub(super) url: String,
     pub(super) title: String,
-    /// JSON Feed requires `content_html` or `content_text`; byline only has
-    /// plain text, so this is the summary, or the title when there is none.
+    /// JSON Feed requires `content_html` or `content_text`: this is the
+    /// summary, or the title when there is none.
     pub(super) content_text: String,
+    /// The full text from the story's article page, sanitized HTML.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) content_html: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +90,7 @@ fn json_item(item: &Item, site: &Site) -> JsonItem {
         title: safe(&item.title),
         content_text: summary.clone().unwrap_or_else(|| safe(&item.title)),
         summary,
+        content_html: item.content.as_deref().map(safe),
         image: item.image.clone(),
         date_published: item.published.map(|p| p.instant().to_rfc3339()),
         date_modified: item.updated.map(|t| t.to_rfc3339()),

@@ -20,6 +20,7 @@ use crate::views::View;
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+const CONTENT_NS: &str = "http://purl.org/rss/1.0/modules/content/";
 
 pub fn render(view: &View, site: &Site) -> String {
     // An empty view has no date to give; both elements are optional in RSS.
@@ -29,6 +30,7 @@ pub fn render(view: &View, site: &Site) -> String {
     let namespaces = BTreeMap::from([
         ("atom".to_owned(), ATOM_NS.to_owned()),
         ("dc".to_owned(), DC_NS.to_owned()),
+        ("content".to_owned(), CONTENT_NS.to_owned()),
     ]);
     let channel = Channel {
         title: xml_safe(&view.title).into_owned(),
@@ -96,6 +98,8 @@ fn rss_item(item: &Item, site: &Site) -> RssItem {
             })
             .collect(),
         enclosure,
+        // Full text: sanitized HTML, written as CDATA by the rss crate.
+        content: item.content.as_deref().map(|c| xml_safe(c).into_owned()),
         guid: Some(Guid {
             value: id,
             permalink,

@@ -179,6 +179,7 @@ fn json(events: &[AlarmEvent], site: &Site) -> Result<String, String> {
                 url: entry_link(site, e),
                 title: xml_safe(&entry_title(e)).into_owned(),
                 content_text: xml_safe(&e.message).into_owned(),
+                content_html: None,
                 summary: None,
                 image: None,
                 date_published: Some(e.at.to_rfc3339()),

@@ -15,12 +15,12 @@ use crate::model::{Item, Person, Published, Tag};
 /// The columns every story query reads, in the order [`RawItem::from_row`] expects.
 pub(super) const ITEM_COLUMNS: &str = "i.id, i.source, i.also_in, i.url, i.title, i.summary, i.authors, i.tags, i.image, \
      i.published_kind, i.published, i.published_zone, i.updated, i.position, i.stable_instant, \
-     i.first_seen, i.last_seen";
+     i.first_seen, i.last_seen, i.content_html";
 
 /// The same columns of a copy (a copy has no `also_in` or stable instant).
 pub(super) const COPY_COLUMNS: &str = "c.id, c.source, '[]', c.url, c.title, c.summary, c.authors, c.tags, c.image, \
      c.published_kind, c.published, c.published_zone, c.updated, c.position, NULL, \
-     c.first_seen, c.last_seen";
+     c.first_seen, c.last_seen, NULL";
 
 #[derive(Serialize, Deserialize)]
 struct AuthorJson {
@@ -82,7 +82,7 @@ impl Row {
         let day = item.day().map(|d| i64::from(d.num_days_from_ce()));
         let at = item.published.as_ref().map(|p| p.instant().timestamp());
         // What a reader sees: a change here is an edit worth an `updated`.
-        let content = serde_json::json!([
+        let mut content = serde_json::json!([
             item.url,
             item.title,
             item.summary,
@@ -94,6 +94,11 @@ impl Row {
             published_zone,
             item.updated.map(|u| u.to_rfc3339()),
         ]);
+        // Only a story with full text hashes it, so hashes written before
+        // stories had any stay valid (an unchanged copy is no edit).
+        if let (Some(text), Some(list)) = (&item.content, content.as_array_mut()) {
+            list.push(serde_json::Value::from(text.as_str()));
+        }
         let digest = Sha256::digest(content.to_string().as_bytes());
         let hash = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         Row {
@@ -128,6 +133,7 @@ pub(super) struct RawItem {
     stable_instant: Option<String>,
     first_seen: i64,
     last_seen: i64,
+    content: Option<String>,
 }
 
 impl RawItem {
@@ -150,6 +156,7 @@ impl RawItem {
             stable_instant: r.get(14)?,
             first_seen: r.get(15)?,
             last_seen: r.get(16)?,
+            content: r.get(17)?,
         })
     }
 
@@ -234,6 +241,7 @@ impl RawItem {
                     })
                     .collect(),
                 image: self.image,
+                content: self.content,
                 source: self.source,
                 also_in,
                 position,

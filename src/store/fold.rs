@@ -3,10 +3,12 @@
 //! its place in feed order, its keys (authors, tags, sources), and its stable
 //! instant, which is fixed at first sight and kept.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rusqlite::{Transaction, params};
+use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use super::article::read_article;
 use super::codec::{COPY_COLUMNS, RawItem, Row, json};
 use crate::merge::{self, MergeOptions};
 use crate::model::{Item, Published, title_key};
@@ -66,7 +68,7 @@ pub(super) fn fold(
             "SELECT {COPY_COLUMNS}, c.seq FROM copies c WHERE c.story = ?1 ORDER BY c.source, c.id"
         ))
         .and_then(|mut s| {
-            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(17)?)))?
+            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(18)?)))?
                 .collect()
         })
         .map_err(sql)?;
@@ -81,9 +83,12 @@ pub(super) fn fold(
         seqs.push((stored.item.source.clone(), stored.item.position, seq));
         copies.push(stored.item);
     }
-    let Some(story) = merge::fold_story(copies, options) else {
+    let Some(mut story) = merge::fold_story(copies, options) else {
         return Ok(Change::None);
     };
+    if let Some(article) = read_article(tx, key, path)? {
+        merge::with_article(&mut story, &article);
+    }
     // The story sorts where its primary copy's listing put it.
     let seq = seqs
         .iter()
@@ -127,11 +132,29 @@ pub(super) fn fold(
         return Ok(Change::None);
     }
     // The stable instant is fixed at first sight; only a new publication
-    // day makes the old one meaningless.
+    // day or a new primary copy makes the old one meaningless.
     let first = DateTime::from_timestamp_millis(first_seen).unwrap_or(seen_at);
+    // The story's primary copy places a derived time, so a new primary (a
+    // copy of the origin site joining) places it again, whatever the order
+    // the copies came in; otherwise it is kept.
+    let same_primary = old.id == story.id && old.source == story.source;
     let stable = match &old.stable {
-        Some(s) if !created && (story.published.is_none() || old.day == row.day) => s.clone(),
-        _ => stable_instant(story.published.as_ref(), first).to_rfc3339(),
+        Some(s)
+            if !created && same_primary && (story.published.is_none() || old.day == row.day) =>
+        {
+            s.clone()
+        }
+        _ => {
+            let at = stable_instant(story.published.as_ref(), first, &story.id, story.position);
+            match story.published {
+                Some(Published::DateTime(_)) => at,
+                // A derived time is one no other story has, so no two entries
+                // of a feed share an `updated` the page order tells apart.
+                _ => unshared(tx, key, at, day_start(story.published.as_ref(), first))
+                    .map_err(sql)?,
+            }
+            .to_rfc3339()
+        }
     };
     if row.day.is_none() {
         // An undated story sorts by the time it was first seen.
@@ -150,7 +173,7 @@ pub(super) fn fold(
          authors = ?8, tags = ?9, image = ?10, published_kind = ?11, published = ?12, \
          published_zone = ?13, updated = coalesce(?14, CASE WHEN ?21 THEN updated END), day = ?15, \
          seq = ?16, position = ?17, at = ?18, stable_instant = ?19, content_hash = ?20, \
-         first_seen = ?22, title_key = ?23 WHERE key = ?1",
+         first_seen = ?22, title_key = ?23, content_html = ?24 WHERE key = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -177,6 +200,7 @@ pub(super) fn fold(
             how != Origin::Edited,
             first_seen,
             title_key(&story.title, story.day()),
+            story.content,
         ])
     })
     .map_err(sql)?;
@@ -230,22 +254,112 @@ fn insert_keys(
     Ok(())
 }
 
+/// Listing positions that move a derived time back a minute each (plus up
+/// to 59 seconds by id); further down, one second each, so a listing of
+/// 20,000 stories still gives each a time of its own within the day.
+const MINUTE_STEPS: i64 = 240;
+/// The most seconds a listing position moves a derived time back: noon less
+/// this is still the same day.
+const MAX_STEP_SECS: i64 = 11 * 3600;
+
 /// The time a renderer gives the story; see [`super::StoredItem::stable_instant`].
-/// An undated story is given the time it was first seen.
+/// A date-only story first seen on its day gets the time it was first seen,
+/// else noon of the day in its zone (the same calendar day for readers up to
+/// twelve hours either side); an undated story the time it was first seen.
+/// Each is moved back by its listing position (a minute per place for the
+/// first 240, a second per place below them) and up to 59 seconds more by
+/// its id, never before the day's start: a reader sorting by time keeps
+/// the listing's order, and stories at the same place in two listings
+/// rarely share a time (the store moves the rare clash, see [`unshared`]).
 pub(super) fn stable_instant(
     published: Option<&Published>,
     first_seen: DateTime<Utc>,
+    id: &str,
+    position: u32,
 ) -> DateTime<FixedOffset> {
+    let spread = Sha256::digest(id.as_bytes())
+        .iter()
+        .take(4)
+        .fold(0u32, |h, b| (h << 8) | u32::from(*b))
+        % 60;
+    let position = i64::from(position);
+    let secs = if position < MINUTE_STEPS {
+        position * 60 + i64::from(spread)
+    } else {
+        MINUTE_STEPS * 60 + (position - MINUTE_STEPS)
+    }
+    .min(MAX_STEP_SECS);
+    let back = chrono::Duration::seconds(secs);
     match published {
-        None => first_seen.fixed_offset(),
+        None => (first_seen.fixed_offset() - back).max(day_start(None, first_seen)),
         Some(Published::DateTime(dt)) => *dt,
         Some(p @ Published::Date(day, tz)) => {
             let seen_there = first_seen.with_timezone(tz);
             if seen_there.date_naive() == *day {
-                seen_there.fixed_offset()
+                (seen_there.fixed_offset() - back).max(p.instant())
             } else {
-                p.instant()
+                let noon = day.and_hms_opt(12, 0, 0).unwrap_or_default();
+                match tz.from_local_datetime(&noon).earliest() {
+                    Some(t) => t.fixed_offset() - back,
+                    None => p.instant(),
+                }
             }
         }
     }
+}
+
+/// The start of the day a derived time must stay on: the published day in
+/// its zone, or for an undated story the (UTC) day it was first seen.
+fn day_start(published: Option<&Published>, first_seen: DateTime<Utc>) -> DateTime<FixedOffset> {
+    match published {
+        // A date's instant is its midnight in its zone.
+        Some(p) => p.instant(),
+        None => Published::Date(first_seen.date_naive(), chrono_tz::UTC).instant(),
+    }
+}
+
+/// How far [`unshared`] looks for a free second, each way.
+const SEARCH_SECS: i64 = 64;
+
+/// `at`, or the nearest second before it (else after it, within
+/// [`SEARCH_SECS`]) that no other story's stable instant holds, not before
+/// `start`; `at` itself when every one is taken.
+fn unshared(
+    tx: &Transaction,
+    key: i64,
+    at: DateTime<FixedOffset>,
+    start: DateTime<FixedOffset>,
+) -> rusqlite::Result<DateTime<FixedOffset>> {
+    let mut taken = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM items WHERE stable_instant = ?1 AND key != ?2)",
+    )?;
+    let mut free = |t: DateTime<FixedOffset>| -> rusqlite::Result<bool> {
+        taken
+            .query_row(params![t.to_rfc3339(), key], |r| r.get::<_, bool>(0))
+            .map(|t| !t)
+    };
+    // A time held at the day's start (a big listing first seen just after
+    // midnight) has nowhere to go that is not a search through its
+    // neighbours: keep it rather than make a refresh quadratic.
+    if at <= start {
+        return Ok(at);
+    }
+    // A bounded search: a clash is rare by construction (see
+    // `stable_instant`), and a pathological page must not make it quadratic.
+    for step in 0..SEARCH_SECS {
+        let t = at - chrono::Duration::seconds(step);
+        if t < start {
+            break;
+        }
+        if free(t)? {
+            return Ok(t);
+        }
+    }
+    for step in 1..SEARCH_SECS {
+        let t = at + chrono::Duration::seconds(step);
+        if free(t)? {
+            return Ok(t);
+        }
+    }
+    Ok(at)
 }

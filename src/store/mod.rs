@@ -24,6 +24,7 @@
 //! (SQLite's WAL mode lets the two run side by side, across processes too).
 
 mod alarms;
+mod article;
 mod codec;
 mod fold;
 mod query;
@@ -31,6 +32,7 @@ mod schema;
 mod write;
 
 pub use alarms::{ActiveAlarm, AlarmEvent};
+pub use article::{ArticleCounts, ArticleTask, StoredArticle};
 pub use query::{Selection, SlugKind};
 
 use std::path::{Path, PathBuf};
@@ -506,8 +508,10 @@ mod tests {
     }
 
     #[test]
-    fn stable_instant_is_first_seen_on_the_day_else_midnight() {
+    fn stable_instant_is_first_seen_on_the_day_else_noon_and_keeps_listing_order() {
         use crate::model::Published;
+        // Its id moves this story 22 seconds back.
+        const ID: &str = "https://x.example/a";
         let seoul = chrono_tz::Asia::Seoul;
         let day = chrono::NaiveDate::from_ymd_opt(2022, 5, 20).unwrap();
         let p = Published::Date(day, seoul);
@@ -516,18 +520,43 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(
-            fold::stable_instant(Some(&p), seen).to_rfc3339(),
-            "2022-05-20T12:00:00+09:00"
+            fold::stable_instant(Some(&p), seen, ID, 0).to_rfc3339(),
+            "2022-05-20T11:59:38+09:00"
         );
-        // 2022-05-20 16:00 UTC is already the 21st in Seoul: midnight of the 20th.
+        // Lower in the listing: a minute earlier per place.
+        assert_eq!(
+            fold::stable_instant(Some(&p), seen, ID, 3).to_rfc3339(),
+            "2022-05-20T11:56:38+09:00"
+        );
+        // 2022-05-20 16:00 UTC is already the 21st in Seoul: noon of the 20th.
         let late = DateTime::parse_from_rfc3339("2022-05-20T16:00:00Z")
             .unwrap()
             .to_utc();
         assert_eq!(
-            fold::stable_instant(Some(&p), late).to_rfc3339(),
+            fold::stable_instant(Some(&p), late, ID, 2).to_rfc3339(),
+            "2022-05-20T11:57:38+09:00"
+        );
+        // Far down a long listing: a second per place, so 20,000 places fit.
+        assert_eq!(
+            fold::stable_instant(Some(&p), late, ID, 1000).to_rfc3339(),
+            "2022-05-20T07:47:20+09:00"
+        );
+        assert_eq!(
+            fold::stable_instant(Some(&p), late, ID, 1001).to_rfc3339(),
+            "2022-05-20T07:47:19+09:00"
+        );
+        // Seen just after midnight: never before the day's start.
+        let early = DateTime::parse_from_rfc3339("2022-05-19T15:00:01Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            fold::stable_instant(Some(&p), early, ID, 9).to_rfc3339(),
             "2022-05-20T00:00:00+09:00"
         );
-        // Undated: the time it was first seen.
-        assert_eq!(fold::stable_instant(None, seen), seen.fixed_offset());
+        // Undated: the time it was first seen, less its place.
+        assert_eq!(
+            fold::stable_instant(None, seen, ID, 1),
+            seen.fixed_offset() - chrono::Duration::seconds(82)
+        );
     }
 }

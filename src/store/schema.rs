@@ -9,7 +9,7 @@
 use rusqlite::Transaction;
 
 /// Migration `n` (0-based) takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2, v3];
+pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2, v3, v4];
 
 /// The version this build writes.
 pub(crate) fn latest() -> u32 {
@@ -227,6 +227,42 @@ fn v3(tx: &Transaction) -> rusqlite::Result<()> {
             message TEXT NOT NULL,
             at      INTEGER NOT NULL               -- unix milliseconds
         );
+        ",
+    )
+}
+
+/// Version 4: article pages. `articles` holds, per story with a url, what
+/// its own page gave (dates with their origin, authors, image, content) and
+/// the state of fetching it: `due` until read (retried after failures, each
+/// wait twice the last), `read`, or `failed` once its attempts are spent. A
+/// story's `content_html` is its full text, folded in from its article.
+fn v4(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        ALTER TABLE items ADD COLUMN content_html TEXT;
+        CREATE TABLE articles (
+            story            INTEGER PRIMARY KEY REFERENCES items (key) ON DELETE CASCADE,
+            source           TEXT NOT NULL,        -- the source whose listing queued it
+            url              TEXT NOT NULL,
+            state            TEXT NOT NULL CHECK (state IN ('due', 'read', 'failed')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            last_error       TEXT,
+            next_try         INTEGER NOT NULL,     -- unix milliseconds
+            read_at          INTEGER,              -- unix milliseconds
+            published_kind   TEXT CHECK (published_kind IN ('date', 'datetime')),
+            published        TEXT,
+            published_zone   TEXT,
+            published_origin TEXT,                 -- json-ld, meta, time, text
+            updated          TEXT,                 -- RFC 3339
+            updated_origin   TEXT,
+            authors          TEXT NOT NULL DEFAULT '[]', -- JSON list of names, byline order
+            image            TEXT,
+            content_html     TEXT,
+            content_text     TEXT
+        );
+        CREATE INDEX articles_due ON articles (source, state, attempts, next_try);
+        -- Derived stable instants are kept distinct (see store::fold).
+        CREATE INDEX items_stable_instant ON items (stable_instant);
         ",
     )
 }

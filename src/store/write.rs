@@ -254,9 +254,9 @@ fn old_copy(
             s.query_row([source, id], |r| {
                 Ok((
                     RawItem::from_row(r)?,
-                    r.get::<_, i64>(17)?,
-                    r.get::<_, String>(18)?,
-                    r.get::<_, i64>(19)?,
+                    r.get::<_, i64>(18)?,
+                    r.get::<_, String>(19)?,
+                    r.get::<_, i64>(20)?,
                 ))
             })
             .optional()

@@ -27,6 +27,7 @@ const IMAGE: u8 = 8;
 const PUBLISHED_AT: u8 = 16;
 const PUBLISHED_ON: u8 = 32;
 const UPDATED: u8 = 64;
+const CONTENT: u8 = 128;
 
 /// Packed items, decoded one at a time.
 #[derive(Debug, Default)]
@@ -87,12 +88,15 @@ impl Pack {
         if item.updated.is_some() {
             flags |= UPDATED;
         }
+        if item.content.is_some() {
+            flags |= CONTENT;
+        }
         out.push(flags);
         put_uint(out, u64::from(item.position));
         if flags & ID_IS_URL == 0 {
             put_str(out, &item.id);
         }
-        for s in [&item.url, &item.summary, &item.image]
+        for s in [&item.url, &item.summary, &item.image, &item.content]
             .into_iter()
             .flatten()
         {
@@ -199,6 +203,7 @@ impl Pack {
         let url = optional(URL)?;
         let summary = optional(SUMMARY)?;
         let image = optional(IMAGE)?;
+        let content = optional(CONTENT)?;
         let title = r.string()?;
         let published = if flags & PUBLISHED_AT != 0 {
             Some(Published::DateTime(r.time()?))
@@ -238,6 +243,7 @@ impl Pack {
             updated,
             tags,
             image,
+            content,
             source,
             also_in,
             position,

@@ -86,6 +86,19 @@ pub struct Counts {
 struct State {
     scripts: HashMap<String, Vec<Reply>>,
     counts: HashMap<String, Counts>,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+/// Counts a request out of `in_flight` however its answer ends.
+struct InFlight(Arc<Mutex<State>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.in_flight = state.in_flight.saturating_sub(1);
+    }
 }
 
 /// A running server; dropped with the runtime that runs it.
@@ -135,6 +148,11 @@ impl TestServer {
         self.script(path, vec![reply]);
     }
 
+    /// The most requests the server was answering at one time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
     pub fn counts(&self, path: &str) -> Counts {
         let state = self.state.lock().unwrap();
         state.counts.get(path).cloned().unwrap_or_default()
@@ -169,6 +187,8 @@ async fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>, port: u16) -> s
     }
     let reply = {
         let mut state = state.lock().unwrap();
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
         let counts = state.counts.entry(path.clone()).or_default();
         counts.requests += 1;
         counts.user_agent = headers.get("user-agent").cloned();
@@ -179,6 +199,7 @@ async fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>, port: u16) -> s
         };
         reply.unwrap_or_else(|| Reply::status(404))
     };
+    let _in_flight = InFlight(state.clone());
     let mut reply = reply;
     while let Reply::Delayed(wait, inner) = reply {
         tokio::time::sleep(wait).await;
