@@ -14,10 +14,13 @@
 #   gzip, alternating, ROUNDS times (default 3); the medians are compared.
 # - Reports requests/s, the server's CPU time per request (user + system of
 #   the process, from /proc/PID/stat, over each round: the figure that does
-#   not depend on wrk, which is often the limit), p99 latency, and byline's
+#   not depend on wrk, which is often the limit; and all non-idle time of
+#   CPU 0 per request, which adds the kernel's softirq network work), p99
+#   latency, and byline's
 #   resident memory (VmRSS, peak VmHWM) from /proc.
 #
 # Usage: scripts/bench-server.sh [AUTHORS=1000] [ITEMS=100000] [DURATION=10s]
+#        (ROUNDS=N rounds; BYLINE_BIN=PATH measures that byline binary)
 # Needs: cargo, nginx, wrk, taskset, curl. A missing tool is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +39,8 @@ client_cpu=$(( cores > 1 ? 1 : 0 ))
 target=$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 cargo build --release --quiet --bin byline --example gen_bench_feed
-bin="$target/release/byline"
+# BYLINE_BIN: another build to measure (say, the one before a change).
+bin="${BYLINE_BIN:-$target/release/byline}"
 gen="$target/release/examples/gen_bench_feed"
 
 work=$(mktemp -d)
@@ -149,21 +153,26 @@ byline_worker=$byline_pid
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Everything CPU 0 (the servers' core) did but idle: the process's time plus
+# the kernel's network work on its behalf (softirq), and anything else there.
+core_ticks() { awk '$1 == "cpu0" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 run() { # server pid url coding round
   local header=()
   [ "$4" = gzip ] && header=(-H 'Accept-Encoding: gzip')
-  local before after
-  before=$(cpu_ticks "$2")
+  local before after core_before core_after
+  before=$(cpu_ticks "$2"); core_before=$(core_ticks)
   taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "${header[@]}" "$3" >"$work/$1.$4.$5.wrk" 2>&1
-  after=$(cpu_ticks "$2")
-  local rps p99 n us
+  after=$(cpu_ticks "$2"); core_after=$(core_ticks)
+  local rps p99 n us core
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.$4.$5.wrk")
   p99=$(awk '$1 == "99%" {print $2}' "$work/$1.$4.$5.wrk")
   n=$(awk '/requests in/ {print $1}' "$work/$1.$4.$5.wrk")
   us=$(python3 -c "print(f'{($after - $before) / $ticks / $n * 1e6:.2f}')")
-  echo "| $5 | $4 | $1 | $rps | $us | $p99 |" >>"$work/rounds.md"
+  core=$(python3 -c "print(f'{($core_after - $core_before) / $ticks / $n * 1e6:.2f}')")
+  echo "| $5 | $4 | $1 | $rps | $us | $core | $p99 |" >>"$work/rounds.md"
   echo "$rps" >>"$work/$1.$4.rps"
   echo "$us" >>"$work/$1.$4.cpu"
+  echo "$core" >>"$work/$1.$4.core"
   python3 -c "
 v = '$p99'
 print(float(v[:-2]) / 1000 if v.endswith('us') else float(v[:-2]) if v.endswith('ms') else float(v[:-1]) * 1000)" >>"$work/$1.$4.p99"
@@ -195,18 +204,19 @@ echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (re
 echo "load average before the run: $load"
 echo "nginx: one worker, sendfile, tcp_nopush, gzip_static; nginx_ofc: the same with open_file_cache"
 echo "cpu: servers on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency; $rounds alternating rounds"
-echo "cpu per request: the server process's user + system time over the round (/proc/PID/stat) / requests"
+echo "cpu per request: the server process's user + system time over the round (/proc/PID/stat) / requests;"
+echo "  CPU 0: all non-idle time of the servers' core (/proc/stat: user, nice, system, irq, softirq, steal) / requests"
 echo
-echo "| round | coding | server | requests/s | server CPU us/request | p99 latency |"
-echo "|---|---|---|---|---|---|"
+echo "| round | coding | server | requests/s | process CPU us/request | CPU 0 us/request | p99 latency |"
+echo "|---|---|---|---|---|---|---|"
 cat "$work/rounds.md"
 echo
 echo "| coding | median of | byline | nginx | byline / nginx | nginx + open_file_cache | byline / that |"
 echo "|---|---|---|---|---|---|---|"
 for coding in identity gzip; do
-  for m in rps cpu p99; do
+  for m in rps cpu core p99; do
     b=$(median "$work/byline.$coding.$m"); n=$(median "$work/nginx.$coding.$m"); o=$(median "$work/nginx_ofc.$coding.$m")
-    case $m in rps) label="requests/s";; cpu) label="CPU us/request";; p99) label="p99 ms";; esac
+    case $m in rps) label="requests/s";; cpu) label="process CPU us/request";; core) label="CPU 0 us/request";; p99) label="p99 ms";; esac
     echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x | $o | $(ratio "$b" "$o")x |"
   done
 done
