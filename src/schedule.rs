@@ -252,6 +252,19 @@ impl Scheduler {
         };
         self.published
             .count_not_modified(u64::from(outcome.not_modified));
+        let events = |kind: &str| {
+            outcome
+                .alarm_events
+                .iter()
+                .filter(|e| e.event == kind)
+                .count() as u64
+        };
+        self.published.count_refresh(
+            &source.name,
+            outcome.failed(),
+            events("raised"),
+            events("cleared"),
+        );
         if !outcome.alarm_events.is_empty() {
             self.publish_alarm_events().await;
         }

@@ -311,6 +311,18 @@ fn each_breakage_raises_its_alarm_everywhere_and_clears_on_recovery() {
         assert_eq!(status(&config).0, Some(0), "{what} recovered: exit 0");
     }
 
+    // Counters for an alert on a source that keeps breaking: one raise and
+    // one clear per case.
+    let metrics = get(&rt, &format!("{}/metrics", server.root));
+    for name in [
+        "byline_source_alarms_raised_total",
+        "byline_source_alarms_cleared_total",
+    ] {
+        let series = format!("{name}{{source=\"live\"}} {}", cases.len());
+        assert!(metrics.contains(&series), "{series}: {metrics}");
+    }
+    assert!(metrics.contains("# TYPE byline_source_refreshes_total counter"));
+
     // One entry and one POST per raise and per clear.
     let events = get(&rt, &format!("{}/status.json", server.root));
     let events: serde_json::Value = serde_json::from_str(&events).expect("JSON Feed");

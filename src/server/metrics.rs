@@ -2,8 +2,10 @@
 //! no allocation), and their Prometheus text rendering together with the
 //! snapshot's gauges (items, per-source state, cache).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use super::status::SourceStatus;
@@ -68,6 +70,18 @@ pub(crate) struct Metrics {
     pub(crate) connections_total: AtomicU64,
     /// Connections closed on a protocol error or timeout (slow headers, bad requests).
     pub(crate) connection_errors: AtomicU64,
+    /// Per source, since start-up: what an alert on "it keeps breaking"
+    /// (rather than "it is broken now") counts.
+    per_source: Mutex<BTreeMap<String, SourceCounts>>,
+}
+
+/// One source's counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SourceCounts {
+    pub(crate) refreshes: u64,
+    pub(crate) failures: u64,
+    pub(crate) raised: u64,
+    pub(crate) cleared: u64,
 }
 
 impl Default for Metrics {
@@ -83,6 +97,7 @@ impl Default for Metrics {
             connections_open: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
             connection_errors: AtomicU64::new(0),
+            per_source: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -120,10 +135,64 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (format 0.0.4).
+    /// Count one refresh of `source`: whether it failed, and the alarms it
+    /// raised and cleared.
+    pub(crate) fn count_refresh(&self, source: &str, failed: bool, raised: u64, cleared: u64) {
+        let mut all = self
+            .per_source
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let c = all.entry(source.to_owned()).or_default();
+        c.refreshes += 1;
+        c.failures += u64::from(failed);
+        c.raised += raised;
+        c.cleared += cleared;
+    }
+
+    fn source_counters(&self, out: &mut String) -> std::fmt::Result {
+        let all = self
+            .per_source
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        type Count = fn(&SourceCounts) -> u64;
+        let counters: [(&str, &str, Count); 4] = [
+            (
+                "byline_source_refreshes_total",
+                "Refreshes of the source since start-up.",
+                |c| c.refreshes,
+            ),
+            (
+                "byline_source_refresh_failures_total",
+                "Refreshes of the source that failed, since start-up.",
+                |c| c.failures,
+            ),
+            (
+                "byline_source_alarms_raised_total",
+                "Alarms raised for the source since start-up.",
+                |c| c.raised,
+            ),
+            (
+                "byline_source_alarms_cleared_total",
+                "Alarms of the source cleared since start-up.",
+                |c| c.cleared,
+            ),
+        ];
+        for (name, help, count) in counters {
+            writeln!(out, "# HELP {name} {help}")?;
+            writeln!(out, "# TYPE {name} counter")?;
+            for (source, c) in &all {
+                writeln!(out, "{name}{{source=\"{}\"}} {}", escape(source), count(c))?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn render(&self, snap: &Gauges) -> String {
         let mut out = String::with_capacity(4096);
         // Writing to a String cannot fail.
         let _ = self.write(&mut out, snap);
+        let _ = self.source_counters(&mut out);
         out
     }
 

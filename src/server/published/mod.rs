@@ -104,12 +104,12 @@ impl Published {
         *self.settings() = Arc::new(Settings::new(config));
     }
 
-    /// Publish a new merged item set (in feed order) and the sources' state:
-    /// index the views, render documents up to the cache budget, then swap the
-    /// snapshot in. Requests already running finish on the old one.
-    ///
-    /// This renders and compresses, so call it from a blocking context
-    /// (`tokio::task::spawn_blocking`) once the server runs.
+    /// Count a refresh of `source` for `/metrics`: whether it failed, and
+    /// the alarms it raised and cleared.
+    pub fn count_refresh(&self, source: &str, failed: bool, raised: u64, cleared: u64) {
+        self.metrics.count_refresh(source, failed, raised, cleared);
+    }
+
     /// Count upstream fetches that were "not modified", for `/metrics`.
     pub fn count_not_modified(&self, n: u64) {
         self.metrics
@@ -127,6 +127,12 @@ impl Published {
         *current = Arc::new(snapshot);
     }
 
+    /// Publish a new merged item set (in feed order) and the sources' state:
+    /// index the views, render documents up to the cache budget, then swap the
+    /// snapshot in. Requests already running finish on the old one.
+    ///
+    /// This renders and compresses, so call it from a blocking context
+    /// (`tokio::task::spawn_blocking`) once the server runs.
     pub fn publish(&self, edition: Edition, sources: Vec<SourceStatus>) {
         let config = self.config();
         self.publish_from(&config, edition, sources);
