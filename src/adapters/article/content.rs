@@ -97,11 +97,23 @@ const POSITIVE: &[&str] = &[
     "article", "body", "content", "entry", "main", "post", "story", "text", "blog", "prose",
 ];
 
-/// The lower-case words of an element's class and id (`nk-ad--inline` -> `nk`, `ad`, `inline`).
+/// Attributes naming what an element is, besides class and id: component
+/// frameworks say `data-component="related"` where older markup said
+/// `class="related"`.
+const NAMING: &[&str] = &[
+    "class",
+    "id",
+    "data-component",
+    "data-module",
+    "data-testid",
+];
+
+/// The lower-case words of an element's class, id and component names
+/// (`nk-ad--inline` -> `nk`, `ad`, `inline`).
 pub(super) fn words(el: &scraper::node::Element) -> impl Iterator<Item = String> + '_ {
-    el.attr("class")
-        .into_iter()
-        .chain(el.attr("id"))
+    NAMING
+        .iter()
+        .filter_map(|a| el.attr(a))
         .flat_map(|v| v.split(|c: char| !c.is_alphanumeric()))
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -318,6 +330,12 @@ fn base_weight(el: &scraper::node::Element) -> f64 {
     tag + class
 }
 
+/// A list that is nothing but links (related stories, topics, tags): not
+/// the story, though it sits inside it. A story's own list has text.
+fn link_list(el: ElementRef<'_>) -> bool {
+    matches!(el.value().name(), "ul" | "ol") && link_density(el) >= 0.9
+}
+
 /// The share of `el`'s text that is link text.
 fn link_density(el: ElementRef<'_>) -> f64 {
     let all = collapse(&el.text().collect::<String>()).chars().count();
@@ -427,7 +445,8 @@ impl Out {
             Node::Element(el) => {
                 let skip = self.removed.contains(&node.id())
                     || if self.scored {
-                        boilerplate(el) || ElementRef::wrap(node).is_some_and(signup_box)
+                        boilerplate(el)
+                            || ElementRef::wrap(node).is_some_and(|e| signup_box(e) || link_list(e))
                     } else {
                         never(el)
                     };
