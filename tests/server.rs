@@ -4,11 +4,11 @@
 //! Every test starts its own server on port 0 and learns the port from the
 //! `listening on http://ADDR/` log line.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -38,7 +38,7 @@ struct Server {
     /// `http://127.0.0.1:PORT`
     root: String,
     addr: String,
-    log: Arc<Mutex<Vec<String>>>,
+    log: support_serve::Log,
     _dir: tempfile::TempDir,
 }
 
@@ -106,30 +106,8 @@ tags = ["{tag}"]
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.trim_end().trim_end_matches('/').to_owned();
-                    let _ = tx.send(addr);
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "no `listening on` line; log:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
-            }
-        };
-        let root = format!("http://{addr}");
+        let (root, log) = support_serve::listening_logged(&mut child);
+        let addr = root.trim_start_matches("http://").to_owned();
         support_serve::wait_ready(&root);
         Server {
             child,

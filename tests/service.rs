@@ -250,80 +250,6 @@ fn a_restart_serves_the_store_while_the_first_refresh_runs() {
     );
 }
 
-/// A `byline serve` whose whole log is kept, for tests that read it.
-struct Logged {
-    child: std::process::Child,
-    root: String,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Logged {
-    fn start(dir: &Path) -> Logged {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
-            .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("byline runs");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
-                }
-                lines.lock().expect("log").push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("a `listening on` line");
-        let root = format!("http://{addr}");
-        support_serve::wait_ready(&root);
-        Logged { child, root, log }
-    }
-
-    fn hangup(&self) {
-        let sent = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
-    }
-
-    fn log_has(&self, pattern: impl Fn(&str) -> bool) -> bool {
-        self.log.lock().expect("log").iter().any(|l| pattern(l))
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Poll `what` every 50 ms for up to 15 s.
-fn eventually(mut what: impl FnMut() -> bool) -> bool {
-    let started = std::time::Instant::now();
-    while started.elapsed() < std::time::Duration::from_secs(15) {
-        if what() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    false
-}
-
 #[test]
 fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -340,7 +266,14 @@ fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
         head("Before reload") + &source("dump", "text/nknews-2021-03-04.txt"),
     )
     .expect("config");
-    let server = Logged::start(dir.path());
+    let server = support_serve::serve(dir.path(), &[], "info");
+    let hangup = || {
+        let sent = Command::new("kill")
+            .args(["-HUP", &server.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let get = |path: &str| {
         rt.block_on(async {
@@ -361,11 +294,11 @@ fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
             + &source("extra", "text/nknews-2022-05-21.txt"),
     )
     .expect("config");
-    server.hangup();
-    assert!(
-        eventually(|| get("/").1.contains("After reload")),
-        "not republished"
-    );
+    hangup();
+    let index = support_serve::wait_for(&rt, &format!("{}/", server.root), |i| {
+        i.contains("After reload")
+    });
+    assert!(index.contains("After reload"), "not republished");
     let (status, feed) = get("/sources/extra.atom");
     assert_eq!(status, 200);
     assert!(feed.contains("<entry>"), "{feed}");
@@ -373,13 +306,13 @@ fn sighup_reloads_the_config_and_a_broken_one_keeps_the_old() {
 
     // A broken config: reported with its place, the old one kept.
     std::fs::write(&config, "title = \"Broken\"\n[server]\nlisen = 1\n").expect("config");
-    server.hangup();
+    hangup();
     assert!(
-        eventually(|| server.log_has(|l| l.contains("reload refused")
+        server.wait_log(|l| l.contains("reload refused")
             && l.contains("feeds.toml:3:1")
-            && l.contains("did you mean `listen`?"))),
+            && l.contains("did you mean `listen`?")),
         "no refusal in the log:\n{}",
-        server.log.lock().expect("log").join("\n")
+        server.log_text()
     );
     let (status, index) = get("/");
     assert_eq!(status, 200);

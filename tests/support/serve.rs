@@ -1,16 +1,39 @@
 //! A `byline serve` child process for tests: started from a prepared
 //! command, its address read from its `listening on http://ADDR/` log line,
-//! killed when dropped.
+//! its log kept, killed when dropped.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The lines a child wrote to stderr so far.
+pub type Log = Arc<Mutex<Vec<String>>>;
 
 pub struct Serve {
     pub child: Child,
     /// `http://127.0.0.1:PORT`
     pub root: String,
+    pub log: Log,
+}
+
+impl Serve {
+    /// Wait up to 15 s for a log line `pattern` accepts.
+    pub fn wait_log(&self, pattern: impl Fn(&str) -> bool) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if self.log.lock().expect("log").iter().any(|l| pattern(l)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
 }
 
 impl Drop for Serve {
@@ -41,9 +64,9 @@ pub fn start(mut cmd: Command) -> Serve {
         .stderr(Stdio::piped())
         .spawn()
         .expect("byline runs");
-    let root = listening(&mut child);
+    let (root, log) = listening_logged(&mut child);
     wait_ready(&root);
-    Serve { child, root }
+    Serve { child, root, log }
 }
 
 /// Poll `/healthz` of `root` (`http://ADDR`) until it is no longer
@@ -69,19 +92,27 @@ pub fn wait_ready(root: &str) {
 
 /// The `http://ADDR` a starting `byline serve` listens on.
 pub fn listening(child: &mut Child) -> String {
+    listening_logged(child).0
+}
+
+/// [`listening`], and the child's stderr lines as they come.
+pub fn listening_logged(child: &mut Child) -> (String, Log) {
     let stderr = child.stderr.take().expect("stderr");
+    let log = Log::default();
+    let lines = log.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let _ = tx.send(rest.trim_end().trim_end_matches('/').to_owned());
             }
+            lines.lock().expect("log").push(line);
         }
     });
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("a `listening on` line");
-    format!("http://{addr}")
+    (format!("http://{addr}"), log)
 }
 
 /// GET `url` on `rt`: the body.
