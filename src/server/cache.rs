@@ -198,13 +198,13 @@ impl Entry {
             cache_control: cache_control.clone(),
             vary,
             by_coding: [Coding::Identity, Coding::Gzip, Coding::Brotli]
-                .map(|c| self.build_head(c, cache_control, vary)),
+                .map(|c| self.build_head(c, cache_control, vary, true)),
         };
         let heads = self.heads.get_or_init(build);
         if heads.vary != vary || heads.cache_control != cache_control {
             // Not what this entry was first sent with (never within one
             // snapshot): build, don't cache.
-            return self.build_head(coding, cache_control, vary);
+            return self.build_head(coding, cache_control, vary, true);
         }
         let n = match self.representation(coding).0 {
             Coding::Identity => 0,
@@ -214,17 +214,31 @@ impl Entry {
         heads.by_coding[n].clone()
     }
 
-    fn build_head(
+    /// The headers of a `304 Not Modified` for `coding`: the validators and
+    /// caching headers of the `200`, without those that describe a body.
+    pub(crate) fn not_modified_head(
         &self,
         coding: Coding,
         cache_control: &HeaderValue,
         vary: &'static str,
     ) -> HeaderMap {
+        self.build_head(coding, cache_control, vary, false)
+    }
+
+    fn build_head(
+        &self,
+        coding: Coding,
+        cache_control: &HeaderValue,
+        vary: &'static str,
+        body: bool,
+    ) -> HeaderMap {
         let (coding, _, etag) = self.representation(coding);
         let mut h = HeaderMap::with_capacity(8);
-        h.insert(header::CONTENT_TYPE, self.content_type.clone());
-        if let Some(c) = coding.header() {
-            h.insert(header::CONTENT_ENCODING, c);
+        if body {
+            h.insert(header::CONTENT_TYPE, self.content_type.clone());
+            if let Some(c) = coding.header() {
+                h.insert(header::CONTENT_ENCODING, c);
+            }
         }
         h.insert(header::ETAG, etag.clone());
         if let Some(lm) = &self.last_modified_header {

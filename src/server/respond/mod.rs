@@ -273,20 +273,9 @@ fn send(
 ) -> Response<Body> {
     let wanted = negotiate(headers, entry);
     if not_modified(headers, entry) {
-        let (_, _, etag) = entry.representation(wanted);
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
-        let h = r.headers_mut();
-        h.insert(header::ETAG, etag.clone());
-        if let Some(lm) = &entry.last_modified_header {
-            h.insert(header::LAST_MODIFIED, lm.clone());
-        }
-        h.insert(header::CACHE_CONTROL, settings.cache_control.clone());
-        h.insert(header::VARY, HeaderValue::from_static(vary));
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
+        *r.headers_mut() = entry.not_modified_head(wanted, &settings.cache_control, vary);
         return r;
     }
     let (_, body, _) = entry.representation(wanted);
