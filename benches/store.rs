@@ -114,7 +114,7 @@ fn query_bench(n_items: usize) {
         listing += 1;
     }
     let fill = started.elapsed();
-    let size = std::fs::metadata(store.path()).map_or(0, |m| m.len());
+    let size = std::fs::metadata(&db).map_or(0, |m| m.len());
     println!(
         "query: filled {} items in {:.1} s ({:.0} items/s), store of {made} items: {:.0} MiB",
         made - filled_before,
@@ -226,7 +226,7 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
             ));
         }
         let config = std::sync::Arc::new(Config::parse(&toml, "bench.toml", dir.path()).expect("config"));
-        let store = Store::open(&config.store.path).expect("store");
+        let store = Store::connect(&config.store.location).expect("store");
 
         // The adapter's share: parse one source's page as often as there are sources.
         let page_body = dump("May 29, 2022", &(0..per_source).map(|i| Story::new(
@@ -295,7 +295,10 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
             }
             // Fresh store contents for the next configuration: forget validators.
             drop(fetcher);
-            let conn = rusqlite::Connection::open(&config.store.path).expect("sqlite");
+            let byline::store::Location::Sqlite(path) = &config.store.location else {
+                unreachable!("the bench config names a file")
+            };
+            let conn = rusqlite::Connection::open(path).expect("sqlite");
             conn.execute_batch("DELETE FROM fetch_state; DELETE FROM items;").expect("reset");
         }
         if let Some(peak) = peak_memory_mib() {

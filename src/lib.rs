@@ -39,6 +39,8 @@ pub mod rules;
 pub mod merge;
 // History: copies, stories, fetch state.
 pub mod store;
+// Processes sharing one PostgreSQL store: changes, host slots.
+pub mod replicas;
 // One source: read -> process -> store.
 pub mod refresh;
 // What a read fetched and gave, as files; read again and compared.

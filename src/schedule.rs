@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::refresh::refresh_source;
 use crate::server::{Published, SourceStatus};
-use crate::store::Store;
+use crate::store::{Claim, Holder, Store};
 use crate::views::Edition;
 
 /// Publishes the store's items, keeping each source's latest status.
@@ -38,6 +38,8 @@ pub struct Scheduler {
     /// What the store remembered at start-up, by source: last success, and
     /// last error with its time.
     seed: Arc<Mutex<Seed>>,
+    /// Who this process is when it claims a refresh of a shared store.
+    holder: Holder,
 }
 
 type Seed = HashMap<String, (Option<DateTime<Utc>>, Option<(String, DateTime<Utc>)>)>;
@@ -92,6 +94,7 @@ impl Scheduler {
             damage: Arc::new(Mutex::new(None)),
             backoff: Arc::new(Mutex::new(HashMap::new())),
             seed: Arc::new(Mutex::new(HashMap::new())),
+            holder: Holder::this_process(),
         }
     }
 
@@ -132,6 +135,7 @@ impl Scheduler {
             damage: self.damage.clone(),
             backoff: Arc::new(Mutex::new(backoff)),
             seed: self.seed.clone(),
+            holder: self.holder.clone(),
         }
     }
 
@@ -143,7 +147,7 @@ impl Scheduler {
         for (n, source) in self.config.sources.iter().enumerate() {
             if pick(source) {
                 let this = self.clone();
-                tasks.spawn(async move { this.tick(n, false).await });
+                tasks.spawn(async move { this.claimed_tick(n, false, None, true).await });
             }
         }
         while tasks.join_next().await.is_some() {}
@@ -153,7 +157,9 @@ impl Scheduler {
     /// Refresh every source once (all at once), then publish. What the store
     /// remembers of earlier runs (last success, last error) seeds each
     /// source's status, so `/healthz` does not forget them on a restart.
-    pub async fn refresh_all(&self) {
+    /// Of a shared store, only the sources due and not held by another
+    /// replica are refreshed; the store has the others' stories.
+    pub async fn refresh_all(&self, interval: Duration) {
         // The status feed survives restarts: it is the store's.
         self.publish_alarm_events().await;
         let store = self.store.clone();
@@ -173,11 +179,11 @@ impl Scheduler {
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..self.config.sources.len() {
             let this = self.clone();
-            tasks.spawn(async move { this.tick(n, false).await });
+            tasks.spawn(async move { this.claimed_tick(n, false, Some(interval), false).await });
         }
         let mut changed = false;
         while let Some(done) = tasks.join_next().await {
-            changed |= done.unwrap_or(true);
+            changed |= done.map_or(true, |t| t.unwrap_or(false));
         }
         // What is published already came from the store: read it again only
         // if the refresh changed it (a restart usually does not).
@@ -189,20 +195,111 @@ impl Scheduler {
     }
 
     /// Run forever: every source ticks each `interval` (± 10 % jitter), or
-    /// later while it fails (see [`next_delay`]).
+    /// later while it fails (see [`next_delay`]). Of a shared store, a tick
+    /// another replica has claimed waits until that refresh is due again.
     pub async fn run(self, interval: Duration) {
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..self.config.sources.len() {
             let this = self.clone();
             tasks.spawn(async move {
-                loop {
+                let mut wait = {
                     let state = this.backoff.lock().await.get(&n).copied();
-                    tokio::time::sleep(next_delay(interval, state.unwrap_or_default())).await;
-                    this.tick(n, true).await;
+                    next_delay(interval, state.unwrap_or_default())
+                };
+                loop {
+                    tokio::time::sleep(wait).await;
+                    wait = match this.claimed_tick(n, true, Some(interval), false).await {
+                        Ok(_) => {
+                            let state = this.backoff.lock().await.get(&n).copied();
+                            next_delay(interval, state.unwrap_or_default())
+                        }
+                        Err(retry) => retry,
+                    };
                 }
             });
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// [`Scheduler::tick`], for a shared store only once this replica has
+    /// claimed the source: the claim is renewed while the refresh runs and
+    /// released with the next due time (`interval` on from now, or later
+    /// while the source fails; `None`: not scheduled again). `Err` is how
+    /// long to wait before asking again when another replica has it or it
+    /// is not due (`force` asks even so, for a refresh asked for by hand).
+    async fn claimed_tick(
+        &self,
+        n: usize,
+        publish: bool,
+        interval: Option<Duration>,
+        force: bool,
+    ) -> Result<bool, Duration> {
+        let Some(source) = self.config.sources.get(n) else {
+            return Ok(false);
+        };
+        if !self.store.shared() {
+            return Ok(self.tick(n, publish).await);
+        }
+        let lease = self.config.store.lease;
+        let hold = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        let name = source.name.clone();
+        let (store, holder) = (self.store.clone(), self.holder.clone());
+        let claim = tokio::task::spawn_blocking(move || {
+            store.claim(&name, &holder, Utc::now(), hold, force)
+        })
+        .await;
+        match claim {
+            Ok(Ok(Claim::Claimed)) => {}
+            Ok(Ok(Claim::Busy { retry, holder })) => {
+                debug!(source = %source.name, holder = ?holder, due = %retry, "another replica has this refresh, or it is not due");
+                // A little later than asked, and spread out, so replicas
+                // waking together do not all claim in the same millisecond.
+                let wait = (retry - Utc::now()).to_std().unwrap_or_default();
+                return Err(wait + Duration::from_millis(fastrand::u64(50..500)));
+            }
+            Ok(Err(e)) => {
+                warn!(source = %source.name, error = %e, "cannot claim the refresh; trying again later");
+                return Err(lease);
+            }
+            Err(e) => {
+                warn!(source = %source.name, error = %e, "cannot claim the refresh; trying again later");
+                return Err(lease);
+            }
+        }
+        // Renewed at a third of its term while the refresh runs.
+        let renew = {
+            let (store, holder, name) =
+                (self.store.clone(), self.holder.clone(), source.name.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let (s, h, n) = (store.clone(), holder.clone(), name.clone());
+                    let kept =
+                        tokio::task::spawn_blocking(move || s.renew(&n, &h, Utc::now() + hold))
+                            .await;
+                    if !matches!(kept, Ok(Ok(true))) {
+                        warn!(source = %name, "lost the claim on this refresh; another replica may refresh it too");
+                    }
+                }
+            })
+        };
+        let changed = self.tick(n, publish).await;
+        renew.abort();
+        let next = match interval {
+            Some(interval) if !interval.is_zero() => {
+                let state = self.backoff.lock().await.get(&n).copied();
+                next_delay(interval, state.unwrap_or_default())
+            }
+            _ => Duration::ZERO,
+        };
+        let due = Utc::now() + chrono::Duration::from_std(next).unwrap_or_default();
+        let (store, holder, name) = (self.store.clone(), self.holder.clone(), source.name.clone());
+        let released =
+            tokio::task::spawn_blocking(move || store.release(&name, &holder, due)).await;
+        if !matches!(released, Ok(Ok(()))) {
+            warn!(source = %source.name, "cannot release the claim; it lapses by itself");
+        }
+        Ok(changed)
     }
 
     /// Refresh source `n`; publish when asked and something changed.
@@ -326,6 +423,39 @@ impl Scheduler {
         *self.damage.lock().await = damage.clone();
         if damage.is_some() {
             self.published.set_store_problem(damage);
+        }
+    }
+
+    /// Publish again whenever another replica sharing the store stored a
+    /// change (`changes` gives the server process that sent each, `None`
+    /// when some may have been missed). Changes close together are
+    /// published once; this replica's own were published as it stored them.
+    pub async fn follow(
+        current: tokio::sync::watch::Receiver<Scheduler>,
+        mut changes: tokio::sync::mpsc::Receiver<Option<i32>>,
+    ) {
+        while let Some(first) = changes.recv().await {
+            let this = current.borrow().clone();
+            let own = |pid: Option<i32>| {
+                let store = this.store.clone();
+                async move {
+                    let mine = tokio::task::spawn_blocking(move || store.writer_pid())
+                        .await
+                        .ok()
+                        .flatten();
+                    pid.is_some() && pid.map(i64::from) == mine
+                }
+            };
+            let mut foreign = !own(first).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            while let Ok(next) = changes.try_recv() {
+                foreign |= !own(next).await;
+            }
+            if foreign {
+                debug!("another replica stored a change; publishing again");
+                this.publish().await;
+                this.publish_alarm_events().await;
+            }
         }
     }
 

@@ -471,7 +471,7 @@ fn walls_are_named_at_their_url_and_ordinary_pages_are_read() {
             upstream.url(path)
         );
         let config = byline::config::Config::parse(&toml, "test.toml", dir.path()).expect("config");
-        let store = byline::store::Store::open(&config.store.path).expect("store");
+        let store = byline::store::Store::connect(&config.store.location).expect("store");
         let fetcher = byline::fetch::Fetcher::new(byline::fetch::FetchOptions {
             backoff: Duration::from_millis(20),
             retry_budget: Duration::from_secs(1),

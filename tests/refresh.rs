@@ -95,7 +95,7 @@ async fn a_changing_listing_keeps_history_ids_and_edits_in_place() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &[("nk", server.url("/news"))]);
-    let store = Store::open(&cfg.store.path).unwrap();
+    let store = Store::connect(&cfg.store.location).unwrap();
     let f = fetcher();
 
     let a = Story::new(
@@ -203,7 +203,7 @@ async fn an_unchanged_page_answers_304_and_costs_no_parse() {
         dir.path(),
         &[("etag", server.url("/etag")), ("lm", server.url("/lm"))],
     );
-    let store = Store::open(&cfg.store.path).unwrap();
+    let store = Store::connect(&cfg.store.location).unwrap();
     let f = fetcher();
     server.set("/etag", Reply::text(dump("May 20, 2022", &stories("e", 5))));
     server.set(
@@ -253,7 +253,7 @@ async fn a_429_with_a_short_retry_after_is_waited_out() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &[("nk", server.url("/busy"))]);
-    let store = Store::open(&cfg.store.path).unwrap();
+    let store = Store::connect(&cfg.store.location).unwrap();
     server.script(
         "/busy",
         vec![
@@ -289,7 +289,7 @@ async fn fault(
         dir.path(),
         &[("a", server.url("/a")), ("b", server.url("/b"))],
     );
-    let store = Store::open(&cfg.store.path).unwrap();
+    let store = Store::connect(&cfg.store.location).unwrap();
     let f = fetcher();
     let good = dump("May 20, 2022", &stories("a", 4));
     server.set("/a", Reply::text(good));
@@ -470,7 +470,7 @@ async fn a_truncated_page_stores_what_it_holds_and_records_the_warning() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &[("nk", server.url("/news"))]);
-    let store = Store::open(&cfg.store.path).unwrap();
+    let store = Store::connect(&cfg.store.location).unwrap();
     let f = fetcher();
     let old = stories("old", 3);
     server.set("/news", Reply::text(dump("May 20, 2022", &old)));

@@ -50,7 +50,14 @@ pub(super) fn fetcher_within(
     if let Some(ua) = &config.user_agent {
         options.user_agent = ua.clone();
     }
-    Fetcher::new(options).map_err(|e| e.to_string())
+    let fetcher = Fetcher::new(options).map_err(|e| e.to_string())?;
+    // Processes sharing a PostgreSQL store share each host's limit too.
+    Ok(match &config.store.location {
+        crate::store::Location::Postgres(url) => fetcher.with_shared_slots(std::sync::Arc::new(
+            crate::replicas::PgSlots::new(url.clone()),
+        )),
+        crate::store::Location::Sqlite(_) => fetcher,
+    })
 }
 
 /// Refresh the named sources (all when `None`) into the store, `jobs` at once.
@@ -243,8 +250,8 @@ pub(super) fn pick<'a>(
 }
 
 pub(super) async fn open_store(config: &Config) -> Result<Store, String> {
-    let path = config.store.path.clone();
-    tokio::task::spawn_blocking(move || Store::open(&path))
+    let location = config.store.location.clone();
+    tokio::task::spawn_blocking(move || Store::connect(&location))
         .await
         .map_err(|e| format!("store task failed: {e}"))?
         .map_err(|e| e.to_string())

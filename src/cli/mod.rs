@@ -6,6 +6,7 @@ mod print;
 mod record;
 mod serve;
 mod status;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use tracing::error;
 use crate::config::Config;
 use commands::{build, check, ingest, refresh};
 use serve::serve;
+use store::store_copy;
 
 /// Turn news listing pages and feeds into per-author, per-tag and per-source feeds.
 #[derive(Debug, Parser)]
@@ -27,11 +29,32 @@ struct Cli {
     /// More logging from byline (-v: debug, -vv: trace; -vvv: its libraries too, at debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// The store file, overriding `[store] path` of the config.
-    #[arg(long, global = true, env = "BYLINE_STORE", value_name = "PATH")]
-    store: Option<PathBuf>,
+    /// The store, overriding `[store]` of the config: a SQLite file, or a
+    /// postgres:// url (put a password in the environment, not the command line).
+    #[arg(long, global = true, env = "BYLINE_STORE", value_name = "PATH|URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy a whole store, history and fetch state, into a new empty one.
+    ///
+    /// For moving up from the embedded SQLite file to PostgreSQL (or back):
+    /// `byline store copy --from sqlite:byline.db --to postgres://byline@db/byline`.
+    /// Stop every byline using either store first. The target is migrated
+    /// to this byline's schema and must hold no stories; a copy that fails
+    /// leaves it as it was. Then point `[store]` at the target.
+    Copy {
+        /// The store to read: `sqlite:PATH` (or a plain path) or a postgres:// url.
+        #[arg(long, value_name = "STORE")]
+        from: String,
+        /// The new store: `sqlite:PATH` or a postgres:// url (give its
+        /// password in PGPASSWORD rather than on the command line).
+        #[arg(long, value_name = "STORE")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,6 +135,9 @@ enum Command {
         #[arg(long)]
         captured: Option<chrono::NaiveDate>,
     },
+    /// Work on a store as a whole (see `byline store copy --help`).
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Find the listing on a page and print a checked [[source]] block for it.
     Suggest {
         /// The page: an http(s) url, or the path of a saved page.
@@ -237,7 +263,7 @@ pub fn main() -> ExitCode {
             })?;
             crate::urls::add_sensitive_params(&config.redact_params);
             if let Some(s) = &store {
-                config.store.path.clone_from(s);
+                config.store.location = crate::store::Location::parse(s);
             }
             Ok(config)
         };
@@ -279,6 +305,7 @@ pub fn main() -> ExitCode {
                 config,
             } => record::record(load(&config)?, &config, source.as_deref(), &out).await,
             Command::Replay { dir, config } => record::replay(load(&config)?, &dir).await,
+            Command::Store(StoreCommand::Copy { from, to }) => store_copy(&from, &to).await,
             Command::Suggest {
                 target,
                 url,

@@ -45,7 +45,7 @@ pub(super) async fn serve(
     let config = with_base(config, bound);
     let store = open_store(&config).await?;
     if store.read_only() {
-        warn!(store = %store.path().display(),
+        warn!(store = %store.location().name(),
             "the store is read-only: serving what it holds; refreshes cannot be stored");
     }
     let interval = Duration::from_secs(config.server.refresh_interval_secs);
@@ -69,7 +69,17 @@ pub(super) async fn serve(
             }
         });
     }
+    let shared = match store.location() {
+        crate::store::Location::Postgres(url) => Some(url.clone()),
+        crate::store::Location::Sqlite(_) => None,
+    };
     let mut scheduler = Scheduler::new(config, store, fetcher, published.clone());
+    // Replicas sharing the store publish each other's changes.
+    let (current, following) = tokio::sync::watch::channel(scheduler.clone());
+    if let Some(url) = shared {
+        let changes = crate::replicas::changes(url);
+        tokio::spawn(Scheduler::follow(following, changes));
+    }
     // Serve what the store holds at once (a restart costs readers nothing),
     // while the first refresh runs; /healthz says "starting" until it ends.
     scheduler.publish().await;
@@ -83,7 +93,7 @@ pub(super) async fn serve(
         tokio::spawn(async move { scheduler.check_store().await });
     }
     let first = tokio::select! {
-        () = scheduler.refresh_all() => true,
+        () = scheduler.refresh_all(interval) => true,
         _ = stopped.wait_for(|s| *s) => false,
     };
     if first {
@@ -105,7 +115,7 @@ pub(super) async fn serve(
             };
             let running = published.config();
             let mut config = with_base(next.clone(), bound);
-            config.store.path.clone_from(&running.store.path);
+            config.store.clone_from(&running.store);
             let interval = Duration::from_secs(config.server.refresh_interval_secs);
             let fetcher = match fetcher_within(&config, interval) {
                 Ok(f) => f,
@@ -122,6 +132,7 @@ pub(super) async fn serve(
             let config = Arc::new(config);
             published.reconfigure(config.clone());
             scheduler = scheduler.reconfigured(config.clone(), fetcher).await;
+            current.send_replace(scheduler.clone());
             // New or edited sources are read now; the others keep their
             // timers' rhythm and their stored stories. Either way the
             // edition is read again: feeds and rules may have changed.
@@ -175,7 +186,7 @@ fn reload(path: &Path, loaded: &Config) -> Result<Config, String> {
             "server.write_timeout_secs",
             a.write_timeout_secs != b.write_timeout_secs,
         ),
-        ("store.path", loaded.store.path != next.store.path),
+        ("store", loaded.store != next.store),
         ("editor.listen", loaded.editor != next.editor),
     ]
     .into_iter()

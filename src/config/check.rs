@@ -313,3 +313,58 @@ pub(super) fn check_input(
         captured_at,
     })
 }
+
+/// `[store]`: a SQLite `path` (the default `byline.db`) or a PostgreSQL `url`.
+pub(super) fn check_store(
+    raw: super::raw::RawStore,
+    dir: &Path,
+    loc: &Locator,
+) -> Result<StoreConfig, ConfigError> {
+    let lease = match raw.lease_secs {
+        None => 30,
+        Some(n) if LEASE_SECS.contains(n.get_ref()) => *n.get_ref(),
+        Some(n) => {
+            return Err(loc.error(
+                n.span(),
+                format!(
+                    "store.lease_secs: expected seconds from {} to {}, got {}",
+                    LEASE_SECS.start(),
+                    LEASE_SECS.end(),
+                    n.get_ref()
+                ),
+            ));
+        }
+    };
+    let location = match (raw.url, raw.path) {
+        (Some(url), Some(_)) => {
+            return Err(loc.error(
+                url.span(),
+                "store: give `path` (a SQLite file) or `url` (PostgreSQL), not both",
+            ));
+        }
+        (Some(url), None) => match StoreLocation::parse(url.get_ref()) {
+            l @ StoreLocation::Postgres(_) => l,
+            StoreLocation::Sqlite(_) => {
+                return Err(loc.error(
+                    url.span(),
+                    format!(
+                        "store.url: expected a postgres:// url, got {:?} (a SQLite file is `path`)",
+                        url.get_ref()
+                    ),
+                ));
+            }
+        },
+        (None, path) => {
+            let path = std::path::PathBuf::from(path.unwrap_or_else(|| "byline.db".to_owned()));
+            StoreLocation::Sqlite(if path.is_absolute() {
+                path
+            } else {
+                dir.join(path)
+            })
+        }
+    };
+    Ok(StoreConfig {
+        location,
+        lease: std::time::Duration::from_secs(u64::from(lease)),
+    })
+}

@@ -19,7 +19,7 @@ pub use html::{Engine, FieldSpec, HtmlConfig, JsonLd};
 pub use json::{JsonConfig, URL_PLACEHOLDER};
 pub use rules::{AuthorIdentity, CustomFeed, TagIdentity, TagRule};
 
-use check::{check_server, check_source, raw_feed_span};
+use check::{check_server, check_source, check_store, raw_feed_span};
 pub(crate) use raw::Locator;
 use raw::RawConfig;
 
@@ -163,12 +163,58 @@ impl IpRange {
     }
 }
 
-/// `[store]`: where fetched items are kept between refreshes.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    /// The SQLite file, resolved against the config folder.
-    pub path: PathBuf,
+/// Where a store lives: a SQLite file (the embedded default) or a
+/// PostgreSQL database that several byline processes may share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Sqlite(PathBuf),
+    /// A `postgres://` url (it may carry a password: never logged whole).
+    Postgres(String),
 }
+
+impl StoreLocation {
+    /// `sqlite:PATH`, a plain path, or a `postgres://` / `postgresql://` url.
+    pub fn parse(s: &str) -> StoreLocation {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            StoreLocation::Postgres(s.to_owned())
+        } else {
+            StoreLocation::Sqlite(PathBuf::from(s.strip_prefix("sqlite:").unwrap_or(s)))
+        }
+    }
+
+    /// How errors and logs name the store: the file, or the url without
+    /// its password.
+    pub fn name(&self) -> String {
+        match self {
+            StoreLocation::Sqlite(p) => p.display().to_string(),
+            StoreLocation::Postgres(u) => match url::Url::parse(u) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://(unreadable url)".to_owned(),
+            },
+        }
+    }
+}
+
+/// `[store]`: where fetched items are kept between refreshes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The SQLite file (resolved against the config folder), or the
+    /// PostgreSQL database several byline processes may share.
+    pub location: StoreLocation,
+    /// How long a claim on a source's refresh holds without renewal: how
+    /// soon another process takes over from one that died (shared stores).
+    pub lease: std::time::Duration,
+}
+
+/// Lease terms `[store] lease_secs` may set: long enough to renew over a
+/// slow network, short enough that a dead process's sources are not
+/// left for long.
+pub(crate) const LEASE_SECS: std::ops::RangeInclusive<u32> = 2..=3600;
 
 /// How much history of a source the store keeps. Items in the source's
 /// latest listing are always kept, whatever the limits.
@@ -330,7 +376,7 @@ impl Config {
             }
             ua => ua.map(Spanned::into_inner),
         };
-        let store_path = PathBuf::from(raw.store.path.unwrap_or_else(|| "byline.db".to_owned()));
+        let store = check_store(raw.store, dir, &loc)?;
         let authors = raw
             .authors
             .into_iter()
@@ -409,13 +455,7 @@ impl Config {
             base_url_given,
             tracking_params: raw.tracking_params,
             redact_params: raw.redact_params,
-            store: StoreConfig {
-                path: if store_path.is_absolute() {
-                    store_path
-                } else {
-                    dir.join(store_path)
-                },
-            },
+            store,
             user_agent,
             server: check_server(raw.server, &loc)?,
             sources,

@@ -73,6 +73,8 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub(super) path: Option<String>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) lease_secs: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]

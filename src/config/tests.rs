@@ -54,7 +54,11 @@ fn captured_takes_a_date_time_with_offset() {
 #[test]
 fn store_retention_and_user_agent() {
     let c = parse("[[source]]\nname = \"nk\"\nkind = \"text\"\ninputs = [\"a\"]\n").unwrap();
-    assert_eq!(c.store.path, Path::new("/etc/byline/byline.db"));
+    assert_eq!(
+        c.store.location,
+        StoreLocation::Sqlite("/etc/byline/byline.db".into())
+    );
+    assert_eq!(c.store.lease, std::time::Duration::from_secs(30));
     assert_eq!(c.user_agent, None);
     assert_eq!(c.sources[0].retention, Retention::default());
 
@@ -64,7 +68,10 @@ fn store_retention_and_user_agent() {
          retention_max_items = 500\nretention_max_age_days = 30\n",
     )
     .unwrap();
-    assert_eq!(c.store.path, Path::new("/var/lib/byline/x.db"));
+    assert_eq!(
+        c.store.location,
+        StoreLocation::Sqlite("/var/lib/byline/x.db".into())
+    );
     assert_eq!(
         c.user_agent.as_deref(),
         Some("me/1.0 (+mailto:me@example.org)")
@@ -95,6 +102,42 @@ fn store_retention_and_user_agent() {
     );
     let e = parse("[store]\nfile = \"x\"\n").unwrap_err().to_string();
     assert!(e.starts_with("feeds.toml:2:") && e.contains("file"), "{e}");
+}
+
+#[test]
+fn a_postgres_store_is_a_url_and_never_a_path_too() {
+    let c =
+        parse("[store]\nurl = \"postgres://byline@db.internal/byline\"\nlease_secs = 5\n").unwrap();
+    assert_eq!(
+        c.store.location,
+        StoreLocation::Postgres("postgres://byline@db.internal/byline".into())
+    );
+    assert_eq!(c.store.lease, std::time::Duration::from_secs(5));
+    let e = parse("[store]\npath = \"x.db\"\nurl = \"postgres://h/b\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("feeds.toml:3:") && e.contains("not both"),
+        "{e}"
+    );
+    let e = parse("[store]\nurl = \"mysql://h/b\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("feeds.toml:2:") && e.contains("postgres://"),
+        "{e}"
+    );
+    let e = parse("[store]\nlease_secs = 1\n").unwrap_err().to_string();
+    assert!(
+        e.starts_with("feeds.toml:2:") && e.contains("lease_secs"),
+        "{e}"
+    );
+    // A password never shows where the store is named.
+    let named = StoreLocation::parse("postgres://byline:s3cret@db/byline").name();
+    assert!(
+        !named.contains("s3cret") && named.contains("db/byline"),
+        "{named}"
+    );
 }
 
 #[test]

@@ -11,20 +11,20 @@
 //! costs no body and no parse. Local files answer the same way, with their
 //! size and modification time as validators.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
-use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::Location;
 
+mod hosts;
 pub mod policy;
 
+pub use hosts::SharedSlots;
 pub use policy::UrlPolicy;
 
 /// Limits and identity for every fetch.
@@ -212,7 +212,7 @@ fn retry_note(attempts: u32, retry_after: Option<Duration>) -> String {
 pub struct Fetcher {
     client: reqwest::Client,
     options: FetchOptions,
-    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    hosts: hosts::Hosts,
 }
 
 impl Fetcher {
@@ -244,8 +244,15 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             options,
-            hosts: Arc::default(),
+            hosts: hosts::Hosts::default(),
         })
+    }
+
+    /// This fetcher with its per-host limit held across every process
+    /// `shared` speaks for.
+    pub fn with_shared_slots(mut self, shared: Arc<dyn SharedSlots>) -> Self {
+        self.hosts.with_shared(shared);
+        self
     }
 
     pub fn options(&self) -> &FetchOptions {
@@ -402,11 +409,11 @@ impl Fetcher {
             url: url.to_string(),
             message,
         };
-        let host = self.host_limit(url);
-        let _slot = host
-            .acquire()
+        let _slot = self
+            .hosts
+            .take(url, self.options.per_host)
             .await
-            .map_err(|_| err("host limit closed".to_owned()))?;
+            .ok_or_else(|| err("host limit closed".to_owned()))?;
         let mut request = self.client.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
@@ -473,23 +480,6 @@ impl Fetcher {
             last_modified,
             headers,
         })))
-    }
-
-    /// The semaphore of `url`'s host and port, made on first use.
-    fn host_limit(&self, url: &Url) -> Arc<Semaphore> {
-        let key = format!(
-            "{}:{}",
-            url.host_str().unwrap_or_default(),
-            url.port_or_known_default().unwrap_or_default()
-        );
-        let mut hosts = self
-            .hosts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        hosts
-            .entry(key)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.options.per_host.max(1))))
-            .clone()
     }
 }
 

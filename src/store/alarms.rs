@@ -5,9 +5,9 @@
 //! neither forgets a broken source nor raises its alarm a second time.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 
+use super::db::{DbError, Row, params};
 use super::{Store, StoreError};
 use crate::drift::{Alarm, ReadStats};
 
@@ -87,22 +87,24 @@ impl Store {
 
     /// The last `n` reads of `source` that gave cards, oldest first.
     pub fn recent_reads(&self, source: &str, n: usize) -> Result<Vec<ReadStats>, StoreError> {
-        let conn = self.read();
-        let rows: Result<Vec<ReadStats>, rusqlite::Error> = conn
-            .prepare(
+        let rows: Result<Vec<ReadStats>, DbError> = self
+            .read()
+            .query(
                 "SELECT cards, fields, pagination FROM reads WHERE source = ?1 AND cards > 0 \
                  ORDER BY id DESC LIMIT ?2",
+                params![source, n],
             )
-            .and_then(|mut s| {
-                s.query_map(params![source, i64::try_from(n).unwrap_or(i64::MAX)], |r| {
-                    let fields: String = r.get(1)?;
-                    Ok(ReadStats {
-                        cards: r.get(0)?,
-                        fields: serde_json::from_str(&fields).unwrap_or_default(),
-                        pagination: r.get(2)?,
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        let fields: String = r.get(1)?;
+                        Ok(ReadStats {
+                            cards: r.get(0)?,
+                            fields: serde_json::from_str(&fields).unwrap_or_default(),
+                            pagination: r.get(2)?,
+                        })
                     })
-                })?
-                .collect()
+                    .collect()
             });
         let mut rows =
             rows.map_err(|e| self.sql(e, format!("source {source:?}: cannot read its reads")))?;
@@ -113,12 +115,18 @@ impl Store {
     /// The alarms that hold, of one source or all, by source and kind.
     pub fn active_alarms(&self, source: Option<&str>) -> Result<Vec<ActiveAlarm>, StoreError> {
         let conn = self.read();
-        let sql = "SELECT source, kind, message, since FROM alarms \
-                   WHERE ?1 IS NULL OR source = ?1 ORDER BY source, kind";
-        let rows: Result<Vec<ActiveAlarm>, rusqlite::Error> = conn
-            .prepare(sql)
-            .and_then(|mut s| s.query_map([source], active_row)?.collect());
-        rows.map_err(|e| self.sql(e, "cannot read the alarms".to_owned()))
+        let rows = match source {
+            None => conn.query(
+                "SELECT source, kind, message, since FROM alarms ORDER BY source, kind",
+                params![],
+            ),
+            Some(s) => conn.query(
+                "SELECT source, kind, message, since FROM alarms WHERE source = ?1 ORDER BY kind",
+                params![s],
+            ),
+        };
+        rows.and_then(|rows| rows.iter().map(active_row).collect())
+            .map_err(|e| self.sql(e, "cannot read the alarms".to_owned()))
     }
 
     /// Make `now` the alarms of `source` at `at`: raise those that did not
@@ -132,23 +140,28 @@ impl Store {
     ) -> Result<(Vec<AlarmEvent>, Vec<ActiveAlarm>), StoreError> {
         let ms = at.timestamp_millis();
         let context = || format!("source {source:?}: cannot store its alarms");
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.sql(e, context()))?;
-        let result = (|| -> rusqlite::Result<(Vec<AlarmEvent>, Vec<ActiveAlarm>)> {
+        let conn = self.write();
+        let tx = conn.write_tx().map_err(|e| self.sql(e, context()))?;
+        let result = (|| -> Result<(Vec<AlarmEvent>, Vec<ActiveAlarm>), DbError> {
             let before: Vec<ActiveAlarm> = tx
-                .prepare("SELECT source, kind, message, since FROM alarms WHERE source = ?1")?
-                .query_map([source], active_row)?
+                .query(
+                    "SELECT source, kind, message, since FROM alarms WHERE source = ?1",
+                    params![source],
+                )?
+                .iter()
+                .map(active_row)
                 .collect::<Result<_, _>>()?;
             let mut events = Vec::new();
-            let mut event = |kind: &str, what: &str, message: &str| -> rusqlite::Result<()> {
-                tx.execute(
-                    "INSERT INTO alarm_events (source, kind, event, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![source, kind, what, message, ms],
-                )?;
+            let mut event = |kind: &str, what: &str, message: &str| -> Result<(), DbError> {
+                let id: i64 = tx
+                    .query_one(
+                        "INSERT INTO alarm_events (source, kind, event, message, at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                        params![source, kind, what, message, ms],
+                    )?
+                    .get(0)?;
                 events.push(AlarmEvent {
-                    id: tx.last_insert_rowid(),
+                    id,
                     source: source.to_owned(),
                     kind: kind.to_owned(),
                     event: what.to_owned(),
@@ -186,12 +199,17 @@ impl Store {
                 tx.execute(
                     "DELETE FROM alarm_events WHERE id <= \
                      (SELECT id FROM alarm_events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-                    [KEPT_EVENTS],
+                    params![KEPT_EVENTS],
                 )?;
+                super::lease::notify(&tx)?;
             }
             let active = tx
-                .prepare("SELECT source, kind, message, since FROM alarms WHERE source = ?1 ORDER BY kind")?
-                .query_map([source], active_row)?
+                .query(
+                    "SELECT source, kind, message, since FROM alarms WHERE source = ?1 ORDER BY kind",
+                    params![source],
+                )?
+                .iter()
+                .map(active_row)
                 .collect::<Result<_, _>>()?;
             Ok((events, active))
         })();
@@ -202,28 +220,29 @@ impl Store {
 
     /// The newest `limit` alarm events, newest first.
     pub fn alarm_events(&self, limit: usize) -> Result<Vec<AlarmEvent>, StoreError> {
-        let conn = self.read();
-        let rows: Result<Vec<AlarmEvent>, rusqlite::Error> = conn
-            .prepare(
+        self.read()
+            .query(
                 "SELECT id, source, kind, event, message, at FROM alarm_events ORDER BY id DESC LIMIT ?1",
+                params![limit],
             )
-            .and_then(|mut s| {
-                s.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                    Ok(AlarmEvent {
-                        id: r.get(0)?,
-                        source: r.get(1)?,
-                        kind: r.get(2)?,
-                        event: r.get(3)?,
-                        message: r.get(4)?,
-                        at: DateTime::from_timestamp_millis(r.get(5)?).unwrap_or_default(),
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(AlarmEvent {
+                            id: r.get(0)?,
+                            source: r.get(1)?,
+                            kind: r.get(2)?,
+                            event: r.get(3)?,
+                            message: r.get(4)?,
+                            at: DateTime::from_timestamp_millis(r.get(5)?).unwrap_or_default(),
+                        })
                     })
-                })?
-                .collect()
-            });
-        rows.map_err(|e| self.sql(e, "cannot read the alarm events".to_owned()))
+                    .collect()
+            })
+            .map_err(|e| self.sql(e, "cannot read the alarm events".to_owned()))
     }
 
-    fn sql(&self, source: rusqlite::Error, context: String) -> StoreError {
+    fn sql(&self, source: DbError, context: String) -> StoreError {
         StoreError::Sql {
             path: self.path_str(),
             context,
@@ -232,7 +251,7 @@ impl Store {
     }
 }
 
-fn active_row(r: &rusqlite::Row) -> rusqlite::Result<ActiveAlarm> {
+fn active_row(r: &Row) -> Result<ActiveAlarm, DbError> {
     Ok(ActiveAlarm {
         source: r.get(0)?,
         kind: r.get(1)?,

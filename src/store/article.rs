@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
+use super::db::{Db, DbError, params};
 use super::fold::{Origin, fold};
 use super::{Store, StoreError};
 use crate::adapters::article::{Article, DateOrigin, Dated};
@@ -52,7 +52,7 @@ pub struct ArticleCounts {
     pub failed: usize,
 }
 
-fn sql(path: &str, context: String) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+fn sql(path: &str, context: String) -> impl FnOnce(DbError) -> StoreError + '_ {
     move |source| StoreError::Sql {
         path: path.to_owned(),
         context,
@@ -71,12 +71,14 @@ impl Store {
         let seen = seen.timestamp() * 1000;
         self.write()
             .execute(
-                "INSERT OR IGNORE INTO articles (story, source, url, state, next_try) \
-                 SELECT DISTINCT c.story, ?1, i.url, 'due', ?2 FROM copies c \
+                "INSERT INTO articles (story, source, url, state, next_try) \
+                 SELECT DISTINCT c.story, CAST(?1 AS TEXT), i.url, 'due', CAST(?2 AS BIGINT) FROM copies c \
                  JOIN items i ON i.key = c.story \
-                 WHERE c.source = ?1 AND c.last_seen >= ?2 AND i.url IS NOT NULL",
+                 WHERE c.source = ?1 AND c.last_seen >= ?2 AND i.url IS NOT NULL \
+                 ON CONFLICT DO NOTHING",
                 params![source, seen],
             )
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
             .map_err(sql(
                 &path,
                 format!("source {source:?}: cannot queue articles"),
@@ -92,37 +94,28 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ArticleTask>, StoreError> {
         let path = self.path_str();
-        let conn = self.read();
-        let mut stmt = conn
-            .prepare_cached(
+        self.read()
+            .query(
                 "SELECT story, url, attempts FROM articles \
                  WHERE source = ?1 AND state = 'due' AND next_try <= ?2 \
                  ORDER BY attempts, story DESC LIMIT ?3",
+                params![source, now.timestamp_millis(), limit],
             )
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(ArticleTask {
+                            story: r.get(0)?,
+                            url: r.get(1)?,
+                            attempts: r.get(2)?,
+                        })
+                    })
+                    .collect()
+            })
             .map_err(sql(
                 &path,
                 format!("source {source:?}: cannot read due articles"),
-            ))?;
-        let rows = stmt
-            .query_map(
-                params![
-                    source,
-                    now.timestamp_millis(),
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ],
-                |r| {
-                    Ok(ArticleTask {
-                        story: r.get(0)?,
-                        url: r.get(1)?,
-                        attempts: r.get(2)?,
-                    })
-                },
-            )
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-        rows.map_err(sql(
-            &path,
-            format!("source {source:?}: cannot read due articles"),
-        ))
+            ))
     }
 
     /// Keep what `story`'s article page gave and fold it into the story.
@@ -135,10 +128,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let path = self.path_str();
         let context = || format!("story {story}: cannot store its article");
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql(&path, context()))?;
+        let conn = self.write();
+        let tx = conn.write_tx().map_err(sql(&path, context()))?;
         let (pk, p, pz) = published_columns(article.published.as_ref());
         let authors = serde_json::to_string(&article.authors).unwrap_or_else(|_| "[]".into());
         let changed = tx
@@ -166,6 +157,7 @@ impl Store {
         if changed > 0 {
             let seen = now.with_timezone(&Utc);
             fold(&tx, story, options, seen, Origin::Joined, &path)?;
+            super::lease::notify(&tx).map_err(sql(&path, context()))?;
         }
         tx.commit().map_err(sql(&path, context()))
     }
@@ -183,12 +175,11 @@ impl Store {
         let path = self.path_str();
         let conn = self.write();
         let attempts: u32 = conn
-            .query_row(
+            .query_opt(
                 "SELECT attempts FROM articles WHERE story = ?1",
-                [story],
-                |r| r.get(0),
+                params![story],
             )
-            .optional()
+            .and_then(|r| r.map(|r| r.get::<u32>(0)).transpose())
             .map_err(sql(
                 &path,
                 format!("story {story}: cannot read its article"),
@@ -224,10 +215,12 @@ impl Store {
         let path = self.path_str();
         let conn = self.read();
         let row = conn
-            .query_row(
+            .query_opt(
                 "SELECT url, state, attempts, last_error, next_try, story FROM articles WHERE url = ?1",
-                [url],
-                |r| {
+                params![url],
+            )
+            .and_then(|r| {
+                r.map(|r| {
                     Ok((
                         StoredArticle {
                             url: r.get(0)?,
@@ -237,11 +230,11 @@ impl Store {
                             next_try: DateTime::from_timestamp_millis(r.get(4)?),
                             article: None,
                         },
-                        r.get::<_, i64>(5)?,
+                        r.get::<i64>(5)?,
                     ))
-                },
-            )
-            .optional()
+                })
+                .transpose()
+            })
             .map_err(sql(&path, format!("cannot read the article of {url}")))?;
         let Some((mut stored, story)) = row else {
             return Ok(None);
@@ -253,23 +246,19 @@ impl Store {
     /// How many articles of `source` are due, read and failed.
     pub fn article_counts(&self, source: &str) -> Result<ArticleCounts, StoreError> {
         let path = self.path_str();
-        let conn = self.read();
-        let mut stmt = conn
-            .prepare_cached("SELECT state, count(*) FROM articles WHERE source = ?1 GROUP BY state")
-            .map_err(sql(
-                &path,
-                format!("source {source:?}: cannot count articles"),
-            ))?;
-        let rows: Vec<(String, i64)> = stmt
-            .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect())
+        let rows: Vec<(String, usize)> = self
+            .read()
+            .query(
+                "SELECT state, count(*) FROM articles WHERE source = ?1 GROUP BY state",
+                params![source],
+            )
+            .and_then(|rows| rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect())
             .map_err(sql(
                 &path,
                 format!("source {source:?}: cannot count articles"),
             ))?;
         let mut counts = ArticleCounts::default();
         for (state, n) in rows {
-            let n = usize::try_from(n).unwrap_or(0);
             match state.as_str() {
                 "due" => counts.due = n,
                 "read" => counts.read = n,
@@ -293,44 +282,33 @@ fn published_columns(
 /// What `story`'s article page gave, if it was read. A value this build did
 /// not write reads as missing, never a panic.
 pub(super) fn read_article(
-    conn: &rusqlite::Connection,
+    conn: &Db,
     story: i64,
     path: &str,
 ) -> Result<Option<Article>, StoreError> {
-    type Columns = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let row: Option<Columns> = conn
-        .prepare_cached(
+    let row = conn
+        .query_opt(
             "SELECT published_kind, published, published_zone, published_origin, updated, \
              updated_origin, authors, image, content_html, content_text FROM articles \
              WHERE story = ?1 AND state = 'read'",
+            params![story],
         )
-        .and_then(|mut s| {
-            s.query_row([story], |r| {
+        .and_then(|r| {
+            r.map(|r| -> Result<_, DbError> {
                 Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
+                    r.get::<Option<String>>(0)?,
+                    r.get::<Option<String>>(1)?,
+                    r.get::<Option<String>>(2)?,
+                    r.get::<Option<String>>(3)?,
+                    r.get::<Option<String>>(4)?,
+                    r.get::<Option<String>>(5)?,
+                    r.get::<String>(6)?,
+                    r.get::<Option<String>>(7)?,
+                    r.get::<Option<String>>(8)?,
+                    r.get::<Option<String>>(9)?,
                 ))
             })
-            .optional()
+            .transpose()
         })
         .map_err(sql(path, format!("story {story}: cannot read its article")))?;
     let Some((kind, published, zone, p_origin, updated, u_origin, authors, image, html, text)) =

@@ -114,7 +114,7 @@ impl Row {
     }
 }
 
-/// One row as SQLite gives it, before the checks of [`RawItem::decode`].
+/// One row as the database gives it, before the checks of [`RawItem::decode`].
 pub(super) struct RawItem {
     id: String,
     source: String,
@@ -137,7 +137,7 @@ pub(super) struct RawItem {
 }
 
 impl RawItem {
-    pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<RawItem> {
+    pub(super) fn from_row(r: &super::db::Row) -> Result<RawItem, super::db::DbError> {
         Ok(RawItem {
             id: r.get(0)?,
             source: r.get(1)?,

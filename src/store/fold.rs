@@ -4,12 +4,12 @@
 //! instant, which is fixed at first sight and kept.
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use rusqlite::{Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
 use super::article::read_article;
 use super::codec::{COPY_COLUMNS, RawItem, Row, json};
+use super::db::{Db, DbError, params};
 use crate::merge::{self, MergeOptions};
 use crate::model::{Item, Published, title_key};
 
@@ -50,7 +50,7 @@ struct OldStory {
 
 /// Fold story `key` again from all of its copies and write what changed.
 pub(super) fn fold(
-    tx: &Transaction,
+    tx: &Db,
     key: i64,
     options: &MergeOptions,
     seen_at: DateTime<Utc>,
@@ -64,11 +64,15 @@ pub(super) fn fold(
         source: e,
     };
     let raw: Vec<(RawItem, i64)> = tx
-        .prepare_cached(&format!(
-            "SELECT {COPY_COLUMNS}, c.seq FROM copies c WHERE c.story = ?1 ORDER BY c.source, c.id"
-        ))
-        .and_then(|mut s| {
-            s.query_map([key], |r| Ok((RawItem::from_row(r)?, r.get::<_, i64>(18)?)))?
+        .query(
+            &format!(
+                "SELECT {COPY_COLUMNS}, c.seq FROM copies c WHERE c.story = ?1 ORDER BY c.source, c.id"
+            ),
+            params![key],
+        )
+        .and_then(|rows| {
+            rows.iter()
+                .map(|r| Ok((RawItem::from_row(r)?, r.get::<i64>(18)?)))
                 .collect()
         })
         .map_err(sql)?;
@@ -97,23 +101,22 @@ pub(super) fn fold(
         .map_or(0, |(_, _, seq)| *seq);
     let place = (seq, i64::from(story.position));
     let old: OldStory = tx
-        .prepare_cached(
+        .query_one(
             "SELECT id, source, also_in, content_hash, first_seen, day, seq, position, \
              stable_instant FROM items WHERE key = ?1",
+            params![key],
         )
-        .and_then(|mut s| {
-            s.query_row([key], |r| {
-                Ok(OldStory {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    also_in: r.get(2)?,
-                    hash: r.get(3)?,
-                    first_seen: r.get(4)?,
-                    day: r.get(5)?,
-                    seq: r.get(6)?,
-                    position: r.get(7)?,
-                    stable: r.get(8)?,
-                })
+        .and_then(|r| {
+            Ok(OldStory {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                also_in: r.get(2)?,
+                hash: r.get(3)?,
+                first_seen: r.get(4)?,
+                day: r.get(5)?,
+                seq: r.get(6)?,
+                position: r.get(7)?,
+                stable: r.get(8)?,
             })
         })
         .map_err(sql)?;
@@ -125,9 +128,11 @@ pub(super) fn fold(
         || old.also_in != also_in
         || old.id != story.id;
     let first_seen = first_seen.min(old.first_seen);
-    tx.prepare_cached("UPDATE items SET last_seen = max(last_seen, ?2) WHERE key = ?1")
-        .and_then(|mut s| s.execute(params![key, last_seen]))
-        .map_err(sql)?;
+    tx.execute(
+        "UPDATE items SET last_seen = greatest(last_seen, ?2) WHERE key = ?1",
+        params![key, last_seen],
+    )
+    .map_err(sql)?;
     if !content && !moved {
         return Ok(Change::None);
     }
@@ -168,15 +173,13 @@ pub(super) fn fold(
         (Origin::Edited, true) => Some(story.updated.unwrap_or_else(|| seen_at.fixed_offset())),
         _ => story.updated,
     };
-    tx.prepare_cached(
+    tx.execute(
         "UPDATE items SET id = ?2, source = ?3, also_in = ?4, url = ?5, title = ?6, summary = ?7, \
          authors = ?8, tags = ?9, image = ?10, published_kind = ?11, published = ?12, \
          published_zone = ?13, updated = coalesce(?14, CASE WHEN ?21 THEN updated END), day = ?15, \
          seq = ?16, position = ?17, at = ?18, stable_instant = ?19, content_hash = ?20, \
          first_seen = ?22, title_key = ?23, content_html = ?24 WHERE key = ?1",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
+        params![
             key,
             story.id,
             story.source,
@@ -201,13 +204,15 @@ pub(super) fn fold(
             first_seen,
             title_key(&story.title, story.day()),
             story.content,
-        ])
-    })
+        ],
+    )
     .map_err(sql)?;
     for table in KEY_TABLES {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE item = ?1"))
-            .and_then(|mut s| s.execute([key]))
-            .map_err(sql)?;
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE item = ?1"),
+            params![key],
+        )
+        .map_err(sql)?;
     }
     insert_keys(tx, key, &story, &row, place).map_err(sql)?;
     Ok(if content && !created {
@@ -219,12 +224,12 @@ pub(super) fn fold(
 
 /// The author, tag and source keys of a story, carrying its feed-order columns.
 fn insert_keys(
-    tx: &Transaction,
+    tx: &Db,
     key: i64,
     story: &Item,
     row: &Row,
     (seq, position): (i64, i64),
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let sources = std::iter::once(story.source.as_str())
         .chain(story.also_in.iter().map(String::as_str))
         .collect();
@@ -243,12 +248,12 @@ fn insert_keys(
         ),
         ("item_sources", sources),
     ] {
-        let mut stmt = tx.prepare_cached(&format!(
-            "INSERT OR IGNORE INTO {table} (item, slug, day, seq, position, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        ))?;
+        let sql = format!(
+            "INSERT INTO {table} (item, slug, day, seq, position, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+        );
         for slug in slugs {
-            stmt.execute(params![key, slug, row.day, seq, position, row.at])?;
+            tx.execute(&sql, params![key, slug, row.day, seq, position, row.at])?;
         }
     }
     Ok(())
@@ -325,18 +330,18 @@ const SEARCH_SECS: i64 = 64;
 /// [`SEARCH_SECS`]) that no other story's stable instant holds, not before
 /// `start`; `at` itself when every one is taken.
 fn unshared(
-    tx: &Transaction,
+    tx: &Db,
     key: i64,
     at: DateTime<FixedOffset>,
     start: DateTime<FixedOffset>,
-) -> rusqlite::Result<DateTime<FixedOffset>> {
-    let mut taken = tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM items WHERE stable_instant = ?1 AND key != ?2)",
-    )?;
-    let mut free = |t: DateTime<FixedOffset>| -> rusqlite::Result<bool> {
-        taken
-            .query_row(params![t.to_rfc3339(), key], |r| r.get::<_, bool>(0))
-            .map(|t| !t)
+) -> Result<DateTime<FixedOffset>, DbError> {
+    let free = |t: DateTime<FixedOffset>| -> Result<bool, DbError> {
+        tx.query_one(
+            "SELECT EXISTS (SELECT 1 FROM items WHERE stable_instant = ?1 AND key != ?2)",
+            params![t.to_rfc3339(), key],
+        )?
+        .get::<bool>(0)
+        .map(|taken| !taken)
     };
     // A time held at the day's start (a big listing first seen just after
     // midnight) has nowhere to go that is not a search through its

@@ -26,23 +26,30 @@
 mod alarms;
 mod article;
 mod codec;
+mod copy;
+pub(crate) mod db;
 mod fold;
+mod lease;
 mod query;
 mod schema;
 mod write;
 
 pub use alarms::{ActiveAlarm, AlarmEvent};
 pub use article::{ArticleCounts, ArticleTask, StoredArticle};
+pub use lease::{CHANNEL, Claim, Holder};
 pub use query::{Selection, SlugKind};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags};
 
+pub use crate::config::StoreLocation as Location;
 use crate::model::Item;
+use db::{Db, params};
+pub use db::{DbError, pg_config};
 
 /// What to do with a damaged store without losing its history.
 const DAMAGE_HINT: &str = "keep the history: stop byline, copy the file with its -wal and -shm files aside, \
@@ -50,43 +57,36 @@ const DAMAGE_HINT: &str = "keep the history: stop byline, copy the file with its
      `sqlite3 FILE .recover | sqlite3 recovered.db` to save what is readable, then point `[store] path` at \
      recovered.db; moving the file away starts an empty history";
 
-/// Is `e` SQLite saying the file is damaged or not a database?
-fn is_damage(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-    )
-}
-
 /// How long a connection waits for another writer (a second byline process)
 /// before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why the store could not do what was asked; every variant names the file.
+/// How long connecting to PostgreSQL may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the store could not do what was asked; every variant names the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "{path}: cannot open the store: {source} (is it a byline store? if it is damaged, {DAMAGE_HINT})"
-    )]
+    #[error("{path}: cannot open the store: {source}{}", open_hint(source))]
     Open {
         path: String,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     #[error(
-        "{path}: the store has schema version {found}, but this byline knows versions up to {known}; run a newer byline or point `[store] path` at another file"
+        "{path}: the store has schema version {found}, but this byline knows versions up to {known}; run a newer byline or point `[store]` at another store"
     )]
     NewerSchema {
         path: String,
         found: u32,
         known: u32,
     },
-    #[error("{path}: {context}: {source}{}", if is_damage(source) { format!(" ({DAMAGE_HINT})") } else { String::new() })]
+    #[error("{path}: {context}: {source}{}", if source.is_damage() { format!(" ({DAMAGE_HINT})") } else { String::new() })]
     Sql {
         path: String,
         context: String,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     #[error("store task failed: {0}")]
     Task(String),
@@ -96,6 +96,15 @@ pub enum StoreError {
         id: String,
         message: String,
     },
+}
+
+fn open_hint(e: &DbError) -> String {
+    match e {
+        DbError::Postgres(_) => {
+            " (is PostgreSQL running there, and may this user connect to that database?)".to_owned()
+        }
+        _ => format!(" (is it a byline store? if it is damaged, {DAMAGE_HINT})"),
+    }
 }
 
 /// What one [`Store::store_listing`] changed, counted in stories.
@@ -160,7 +169,7 @@ pub enum FetchRecord<'a> {
     Failed { error: &'a str },
 }
 
-/// A shared handle on one store file.
+/// A shared handle on one store.
 #[derive(Debug, Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -168,47 +177,83 @@ pub struct Store {
 
 #[derive(Debug)]
 struct Inner {
-    path: PathBuf,
-    write: Mutex<Connection>,
-    read: Mutex<Connection>,
+    location: Location,
+    /// [`Location::name`], computed once for every error message.
+    name: String,
+    write: Mutex<Db>,
+    read: Mutex<Db>,
 }
 
 impl Store {
-    /// Open (creating if missing) the store at `path` and bring its schema up
-    /// to date. A file that is not a byline store, is corrupt, or was written
-    /// by a newer byline is an error naming the path.
+    /// Open (creating if missing) the SQLite store at `path`; see [`Store::connect`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let path = path.as_ref();
-        let mut write = connect(path)?;
-        migrate(&mut write, path)?;
-        let read = connect(path)?;
+        Store::connect(&Location::Sqlite(path.as_ref().to_path_buf()))
+    }
+
+    /// Open the store at `location` and bring its schema up to date. A store
+    /// that is not a byline store, is corrupt, or was written by a newer
+    /// byline is an error naming it.
+    pub fn connect(location: &Location) -> Result<Store, StoreError> {
+        let name = location.name();
+        let write = connect(location, &name)?;
+        migrate(&write, &name)?;
+        let read = connect(location, &name)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                path: path.to_path_buf(),
+                location: location.clone(),
+                name,
                 write: Mutex::new(write),
                 read: Mutex::new(read),
             }),
         })
     }
 
+    /// Can several byline processes share this store (and so must they
+    /// claim each refresh, see [`Store::claim`])? PostgreSQL's can.
+    pub fn shared(&self) -> bool {
+        matches!(self.inner.location, Location::Postgres(_))
+    }
+
+    /// The PostgreSQL server process that writes for this handle (and so
+    /// sends its change notifications); `None` for SQLite.
+    pub fn writer_pid(&self) -> Option<i64> {
+        self.write().backend_pid()
+    }
+
+    /// Where this store lives.
+    pub fn location(&self) -> &Location {
+        &self.inner.location
+    }
+
     /// SQLite's `PRAGMA quick_check` over the whole file: `Ok(None)` when it
     /// is sound, `Ok(Some(what))` naming the damage (with what to do about
-    /// it), `Err` when the check itself cannot run.
+    /// it), `Err` when the check itself cannot run. PostgreSQL checks its
+    /// own pages: nothing to do here.
     pub fn quick_check(&self) -> Result<Option<String>, StoreError> {
+        let Location::Sqlite(_) = &self.inner.location else {
+            return Ok(None);
+        };
         // Its own connection: the check reads the whole file, and must not
         // hold the one feeds are read through while it does.
-        let conn = connect(&self.inner.path)?;
-        let found: Result<Vec<String>, rusqlite::Error> = conn
-            .prepare("PRAGMA quick_check")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+        let db = connect(&self.inner.location, &self.inner.name)?;
+        let found = db.query("PRAGMA quick_check", params![]);
         match found {
-            Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(None),
-            Ok(lines) => Ok(Some(format!(
-                "{}: the store is damaged ({}); {DAMAGE_HINT}",
-                self.path_str(),
-                lines.join("; ")
-            ))),
-            Err(e) if is_damage(&e) => Ok(Some(format!(
+            Ok(rows) => {
+                let lines: Vec<String> = rows
+                    .iter()
+                    .map(|r| r.get::<String>(0).unwrap_or_default())
+                    .collect();
+                if lines.len() == 1 && lines[0] == "ok" {
+                    Ok(None)
+                } else {
+                    Ok(Some(format!(
+                        "{}: the store is damaged ({}); {DAMAGE_HINT}",
+                        self.path_str(),
+                        lines.join("; ")
+                    )))
+                }
+            }
+            Err(e) if e.is_damage() => Ok(Some(format!(
                 "{}: the store is damaged ({e}); {DAMAGE_HINT}",
                 self.path_str()
             ))),
@@ -223,57 +268,43 @@ impl Store {
     /// Can this store be written? A file the operating system will not let
     /// byline write opens read-only: its stories are served, refreshes fail.
     pub fn read_only(&self) -> bool {
-        self.write().is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+        self.write()
+            .sqlite()
+            .is_some_and(|c| c.is_readonly(rusqlite::MAIN_DB).unwrap_or(false))
     }
 
-    /// The file this store lives in.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
-    /// Store what one read of `source` showed, in one transaction. Items not
-    /// seen before are added; items seen before keep their id and first-seen
-    /// time and are updated in place if their content changed (their
-    /// `updated` becomes the source's, or `seen_at`, so feed readers see the
-    /// edit). Later copies of an id within `items` are ignored. An item first
-    /// stored by another source is left as that source stored it, and gains
-    /// `source` in its `also_in`, so it is listed in this source's feed too.
-    /// An empty `items` changes nothing: an empty read is not a listing.
     /// What is remembered of fetching `url` for `source`.
     pub fn fetch_state(&self, source: &str, url: &str) -> Result<Option<FetchState>, StoreError> {
-        let conn = self.read();
-        conn.query_row(
-            "SELECT source, url, etag, last_modified, last_success, last_error, last_error_at, \
-             consecutive_failures, warnings FROM fetch_state WHERE source = ?1 AND url = ?2",
-            [source, url],
-            fetch_state_row,
-        )
-        .optional()
-        .map_err(|e| StoreError::Sql {
-            path: self.path_str(),
-            context: format!("source {source:?}: cannot read the fetch state of {url}"),
-            source: e,
-        })
+        let sql = format!("{FETCH_STATE_COLUMNS} WHERE source = ?1 AND url = ?2");
+        self.read()
+            .query_opt(&sql, params![source, url])
+            .and_then(|r| r.as_ref().map(fetch_state_row).transpose())
+            .map_err(|e| StoreError::Sql {
+                path: self.path_str(),
+                context: format!("source {source:?}: cannot read the fetch state of {url}"),
+                source: e,
+            })
     }
 
     /// Every fetch state, of one source or all, ordered by source and url.
     pub fn fetch_states(&self, source: Option<&str>) -> Result<Vec<FetchState>, StoreError> {
         let conn = self.read();
-        let columns = "SELECT source, url, etag, last_modified, last_success, last_error, \
-                       last_error_at, consecutive_failures, warnings FROM fetch_state";
-        let result = match source {
-            None => conn
-                .prepare(&format!("{columns} ORDER BY source, url"))
-                .and_then(|mut s| s.query_map([], fetch_state_row)?.collect()),
-            Some(name) => conn
-                .prepare(&format!("{columns} WHERE source = ?1 ORDER BY url"))
-                .and_then(|mut s| s.query_map([name], fetch_state_row)?.collect()),
+        let rows = match source {
+            None => conn.query(
+                &format!("{FETCH_STATE_COLUMNS} ORDER BY source, url"),
+                params![],
+            ),
+            Some(name) => conn.query(
+                &format!("{FETCH_STATE_COLUMNS} WHERE source = ?1 ORDER BY url"),
+                params![name],
+            ),
         };
-        result.map_err(|e| StoreError::Sql {
-            path: self.path_str(),
-            context: "cannot read fetch states".to_owned(),
-            source: e,
-        })
+        rows.and_then(|rows| rows.iter().map(fetch_state_row).collect())
+            .map_err(|e| StoreError::Sql {
+                path: self.path_str(),
+                context: "cannot read fetch states".to_owned(),
+                source: e,
+            })
     }
 
     /// Remember how fetching `url` for `source` ended at `at`. Record a
@@ -330,7 +361,7 @@ impl Store {
                 "INSERT INTO fetch_state (source, url, last_error, last_error_at, consecutive_failures) \
                  VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (source, url) DO UPDATE SET \
                  last_error = excluded.last_error, last_error_at = excluded.last_error_at, \
-                 consecutive_failures = consecutive_failures + 1",
+                 consecutive_failures = fetch_state.consecutive_failures + 1",
                 params![source, url, error, at],
             ),
         };
@@ -342,10 +373,10 @@ impl Store {
     }
 
     fn path_str(&self) -> String {
-        self.inner.path.display().to_string()
+        self.inner.name.clone()
     }
 
-    fn write(&self) -> MutexGuard<'_, Connection> {
+    fn write(&self) -> MutexGuard<'_, Db> {
         // A panic while holding the lock dropped its transaction, which rolled
         // back: the connection is still sound.
         self.inner
@@ -354,7 +385,7 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn read(&self) -> MutexGuard<'_, Connection> {
+    fn read(&self) -> MutexGuard<'_, Db> {
         self.inner
             .read
             .lock()
@@ -362,93 +393,85 @@ impl Store {
     }
 }
 
-/// Open one connection with the store's settings: WAL so readers and one
-/// writer never block each other, `synchronous = NORMAL` (durable at each
-/// checkpoint, never corrupt on power loss), a busy timeout for a second
-/// process, and foreign keys so deleting a story deletes its copies and keys.
-/// No memory map: feeds are read from the store when an edition is
-/// published, not per request, so mapped pages would only add the store's
-/// size to the server's resident memory (190 MiB at 1,000,000 stories).
-fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let open_err = |source| StoreError::Open {
-        path: path.display().to_string(),
+const FETCH_STATE_COLUMNS: &str = "SELECT source, url, etag, last_modified, last_success, \
+     last_error, last_error_at, consecutive_failures, warnings FROM fetch_state";
+
+/// Open one connection with the store's settings.
+fn connect(location: &Location, name: &str) -> Result<Db, StoreError> {
+    let open_err = |source: DbError| StoreError::Open {
+        path: name.to_owned(),
         source,
     };
+    match location {
+        Location::Sqlite(path) => connect_sqlite(path)
+            .map(Db::Sqlite)
+            .map_err(|e| open_err(e.into())),
+        Location::Postgres(url) => Db::postgres(url, CONNECT_TIMEOUT).map_err(open_err),
+    }
+}
+
+/// A SQLite connection: WAL so readers and one writer never block each
+/// other, `synchronous = NORMAL` (durable at each checkpoint, never corrupt
+/// on power loss), a busy timeout for a second process, and foreign keys so
+/// deleting a story deletes its copies and keys. No memory map: feeds are
+/// read from the store when an edition is published, not per request, so
+/// mapped pages would only add the store's size to the server's resident
+/// memory (190 MiB at 1,000,000 stories).
+fn connect_sqlite(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(open_err)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // The first statement that reads the file: a corrupt file or another
     // kind of file fails here ("file is not a database").
-    let _mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(open_err)?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(open_err)?;
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     Ok(conn)
 }
 
-/// Apply the migrations this file lacks, each with its version bump in one
-/// transaction. The version is read inside the write lock, so two processes
-/// opening a new file at once do not both migrate it.
-fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// Apply the migrations this store lacks, each with its version bump in one
+/// write transaction, so two processes opening a new store at once do not
+/// both migrate it. A store at the current version is opened without a
+/// write, so one the operating system will not let us write can be served.
+fn migrate(db: &Db, name: &str) -> Result<(), StoreError> {
     let known = schema::latest();
-    // A store at the current version needs no write lock to open: so one
-    // the operating system will not let us write can still be served.
-    let current: u32 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
-    if current == known {
+    let open_err = |source: DbError| StoreError::Open {
+        path: name.to_owned(),
+        source,
+    };
+    if schema::version(db).map_err(open_err)? == known {
         return Ok(());
     }
     loop {
-        let err = |context: &str| {
-            let context = context.to_owned();
-            move |source| StoreError::Sql {
-                path: path.display().to_string(),
-                context,
-                source,
-            }
-        };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let found: u32 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
+        let tx = db.write_tx().map_err(open_err)?;
+        let found = schema::version(&tx).map_err(open_err)?;
         if found > known {
             return Err(StoreError::NewerSchema {
-                path: path.display().to_string(),
+                path: name.to_owned(),
                 found,
                 known,
             });
         }
-        let Some(step) = schema::MIGRATIONS.get(found as usize) else {
+        if found == known {
             return Ok(());
-        };
-        let to = found + 1;
-        step(&tx).map_err(err(&format!("migrating the schema to version {to}")))?;
-        tx.pragma_update(None, "user_version", to)
-            .map_err(err(&format!("migrating the schema to version {to}")))?;
-        tx.commit()
-            .map_err(err(&format!("migrating the schema to version {to}")))?;
+        }
+        let to = schema::migrate_one(&tx, found).map_err(|source| StoreError::Sql {
+            path: name.to_owned(),
+            context: format!("migrating the schema from version {found}"),
+            source,
+        })?;
+        tx.commit().map_err(|source| StoreError::Sql {
+            path: name.to_owned(),
+            context: format!("migrating the schema to version {to}"),
+            source,
+        })?;
     }
 }
 
-fn fetch_state_row(r: &rusqlite::Row) -> rusqlite::Result<FetchState> {
+fn fetch_state_row(r: &db::Row) -> Result<FetchState, DbError> {
     let time = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
     Ok(FetchState {
         source: r.get(0)?,
@@ -458,9 +481,9 @@ fn fetch_state_row(r: &rusqlite::Row) -> rusqlite::Result<FetchState> {
         last_success: time(r.get(4)?),
         last_error: r.get(5)?,
         last_error_at: time(r.get(6)?),
-        consecutive_failures: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+        consecutive_failures: r.get::<i64>(7)?.try_into().unwrap_or(u32::MAX),
         warnings: r
-            .get::<_, Option<String>>(8)?
+            .get::<Option<String>>(8)?
             .map(|w| w.lines().map(str::to_owned).collect())
             .unwrap_or_default(),
     })
@@ -476,7 +499,8 @@ mod tests {
     fn feed_queries_read_an_index_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("s.db")).unwrap();
-        let conn = store.read();
+        let db = store.read();
+        let conn = db.sqlite().unwrap();
         for view in [
             Selection::All,
             Selection::Source("nk"),

@@ -5,9 +5,8 @@
 //! A *selection* names which index: every story, one author's, one tag's,
 //! one source's. Which selections make up a site is the views' business.
 
-use rusqlite::params;
-
 use super::codec::{ITEM_COLUMNS, RawItem};
+use super::db::params;
 use super::{Store, StoreError, StoredItem};
 use crate::model::Item;
 
@@ -79,16 +78,16 @@ impl Store {
             context: format!("cannot read the stories of {selection:?}"),
             source,
         };
-        let conn = self.read();
-        let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
-        let raw: Vec<RawItem> = match key {
-            None => stmt.query_map(params![limit, offset], RawItem::from_row),
-            Some(k) => stmt.query_map(params![limit, offset, k], RawItem::from_row),
+        let rows = match key {
+            None => self.read().query(&sql, params![limit, offset]),
+            Some(k) => self.read().query(&sql, params![limit, offset, k]),
         }
-        .and_then(|rows| rows.collect::<Result<_, _>>())
         .map_err(err)?;
-        drop(stmt);
-        drop(conn);
+        let raw: Vec<RawItem> = rows
+            .iter()
+            .map(RawItem::from_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
         raw.into_iter().map(|r| r.decode(&path)).collect()
     }
 
@@ -99,51 +98,44 @@ impl Store {
             SlugKind::Tag => "item_tags",
             SlugKind::Source => "item_sources",
         };
-        let conn = self.read();
-        let result = conn
-            .prepare_cached(&format!(
-                "SELECT slug, count(*) FROM {table} GROUP BY slug ORDER BY slug"
-            ))
-            .and_then(|mut s| {
-                s.query_map([], |r| {
-                    Ok((r.get(0)?, usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
-                })?
-                .collect()
-            });
-        result.map_err(|source| StoreError::Sql {
-            path: self.path_str(),
-            context: format!("cannot count the {table}"),
-            source,
-        })
+        self.read()
+            .query(
+                &format!("SELECT slug, count(*) FROM {table} GROUP BY slug ORDER BY slug"),
+                params![],
+            )
+            .and_then(|rows| rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect())
+            .map_err(|source| StoreError::Sql {
+                path: self.path_str(),
+                context: format!("cannot count the {table}"),
+                source,
+            })
     }
 
     /// How many stories the store holds, of one source or of all.
     pub fn item_count(&self, source: Option<&str>) -> Result<usize, StoreError> {
         let conn = self.read();
-        let n: i64 = match source {
-            None => conn.query_row("SELECT count(*) FROM items", [], |r| r.get(0)),
-            Some(s) => conn.query_row("SELECT count(*) FROM items WHERE source = ?1", [s], |r| {
-                r.get(0)
-            }),
+        match source {
+            None => conn.query_one("SELECT count(*) FROM items", params![]),
+            Some(s) => conn.query_one("SELECT count(*) FROM items WHERE source = ?1", params![s]),
         }
+        .and_then(|r| r.get(0))
         .map_err(|source| StoreError::Sql {
             path: self.path_str(),
             context: "cannot count items".to_owned(),
             source,
-        })?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        })
     }
 
     /// When this store file was made: what an empty feed says it was last
     /// updated (never the build's clock, never 1970).
     pub fn created(&self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-        let conn = self.read();
-        let ms: i64 = conn
-            .query_row(
+        let ms: i64 = self
+            .read()
+            .query_one(
                 "SELECT value FROM counters WHERE name = 'created'",
-                [],
-                |r| r.get(0),
+                params![],
             )
+            .and_then(|r| r.get(0))
             .map_err(|source| StoreError::Sql {
                 path: self.path_str(),
                 context: "cannot read when the store was made".to_owned(),

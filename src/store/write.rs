@@ -14,9 +14,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Timelike, Utc};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::codec::{COPY_COLUMNS, RawItem, Row};
+use super::db::{Db, DbError, params};
 use super::fold::{Change, Origin, fold};
 use super::query::feed_order;
 use super::{Store, StoreError, UpsertStats};
@@ -62,19 +62,20 @@ impl Store {
                 source,
             }
         };
-        let mut conn = self.write();
+        let conn = self.write();
         let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .write_tx()
             .map_err(sql("cannot start a write".into()))?;
         let seen_ms = seen_at.timestamp_millis();
         let seq: i64 = tx
-            .query_row(
+            .query_one(
                 "INSERT INTO sources (name, latest_seen, listings) VALUES (?1, ?2, 1) \
-                 ON CONFLICT (name) DO UPDATE SET latest_seen = max(latest_seen, excluded.latest_seen), \
-                 listings = listings + 1 RETURNING listings",
+                 ON CONFLICT (name) DO UPDATE SET \
+                 latest_seen = greatest(sources.latest_seen, excluded.latest_seen), \
+                 listings = sources.listings + 1 RETURNING listings",
                 params![source, seen_ms],
-                |r| r.get(0),
             )
+            .and_then(|r| r.get(0))
             .map_err(sql("cannot number the listing".into()))?;
 
         // What the store has of each copy, first copy of an id only.
@@ -123,13 +124,11 @@ impl Store {
                         (old.seq, old.position)
                     };
                     if old.hash == row.hash {
-                        tx.prepare_cached(
-                            "UPDATE copies SET last_seen = max(last_seen, ?3), seq = ?4, position = ?5 \
+                        tx.execute(
+                            "UPDATE copies SET last_seen = greatest(last_seen, ?3), seq = ?4, position = ?5 \
                              WHERE source = ?1 AND id = ?2",
+                            params![source, copy.id, seen_ms, place.0, place.1],
                         )
-                        .and_then(|mut s| {
-                            s.execute(params![source, copy.id, seen_ms, place.0, place.1])
-                        })
                         .map_err(sql(context()))?;
                     } else {
                         write_copy(&tx, source, copy, &row, old.story, place, seen_ms)
@@ -157,6 +156,9 @@ impl Store {
                 Change::None => stats.unchanged += 1,
             }
         }
+        if stats.new + stats.updated > 0 {
+            super::lease::notify(&tx).map_err(sql("cannot tell other processes".into()))?;
+        }
         tx.commit().map_err(sql("cannot commit".into()))?;
         Ok(stats)
     }
@@ -181,18 +183,15 @@ impl Store {
             context: format!("source {source:?}: cannot apply retention"),
             source: e,
         };
-        let mut conn = self.write();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
+        let conn = self.write();
+        let tx = conn.write_tx().map_err(sql)?;
         // Stories of the latest listing were all seen at its time.
         let latest: i64 = tx
-            .query_row(
+            .query_opt(
                 "SELECT latest_seen FROM sources WHERE name = ?1",
-                [source],
-                |r| r.get(0),
+                params![source],
             )
-            .optional()
+            .and_then(|r| r.map(|r| r.get(0)).transpose())
             .map_err(sql)?
             .unwrap_or(i64::MIN);
         let mut removed = 0;
@@ -203,10 +202,10 @@ impl Store {
                     &format!(
                         "DELETE FROM items WHERE last_seen < ?2 AND key IN (\
                            SELECT t.key FROM items t WHERE t.source = ?1 \
-                           ORDER BY {} LIMIT -1 OFFSET ?3)",
+                           ORDER BY {} LIMIT ?4 OFFSET ?3)",
                         feed_order("t", "key")
                     ),
-                    params![source, latest, keep],
+                    params![source, latest, keep, i64::MAX],
                 )
                 .map_err(sql)?;
         }
@@ -220,8 +219,11 @@ impl Store {
                 )
                 .map_err(sql)?;
         }
+        if removed > 0 {
+            super::lease::notify(&tx).map_err(sql)?;
+        }
         tx.commit().map_err(sql)?;
-        Ok(removed)
+        Ok(usize::try_from(removed).unwrap_or(usize::MAX))
     }
 }
 
@@ -234,32 +236,30 @@ struct OldCopy {
     position: i64,
 }
 
-fn old_copy(
-    tx: &Transaction,
-    source: &str,
-    id: &str,
-    path: &str,
-) -> Result<Option<OldCopy>, StoreError> {
+fn old_copy(tx: &Db, source: &str, id: &str, path: &str) -> Result<Option<OldCopy>, StoreError> {
     let sql = |e| StoreError::Sql {
         path: path.to_owned(),
         context: format!("source {source:?}: item {id:?}"),
         source: e,
     };
     let found = tx
-        .prepare_cached(&format!(
-            "SELECT {COPY_COLUMNS}, c.story, c.content_hash, c.seq FROM copies c \
-             WHERE c.source = ?1 AND c.id = ?2"
-        ))
-        .and_then(|mut s| {
-            s.query_row([source, id], |r| {
+        .query_opt(
+            &format!(
+                "SELECT {COPY_COLUMNS}, c.story, c.content_hash, c.seq FROM copies c \
+                 WHERE c.source = ?1 AND c.id = ?2"
+            ),
+            params![source, id],
+        )
+        .and_then(|r| {
+            r.map(|r| {
                 Ok((
-                    RawItem::from_row(r)?,
-                    r.get::<_, i64>(18)?,
-                    r.get::<_, String>(19)?,
-                    r.get::<_, i64>(20)?,
+                    RawItem::from_row(&r)?,
+                    r.get::<i64>(18)?,
+                    r.get::<String>(19)?,
+                    r.get::<i64>(20)?,
                 ))
             })
-            .optional()
+            .transpose()
         })
         .map_err(sql)?;
     let Some((raw, story, hash, seq)) = found else {
@@ -339,61 +339,58 @@ fn needs_restamp(rows: &[(Item, Option<OldCopy>)]) -> bool {
 /// The story a new copy belongs to: the one with its canonical url (or a
 /// url-less one of the same title and day, which the url now names); for a
 /// url-less copy, a story of the same title and day, one with a url first.
-fn find_story(tx: &Transaction, copy: &Item) -> rusqlite::Result<Option<i64>> {
+fn find_story(tx: &Db, copy: &Item) -> Result<Option<i64>, DbError> {
     let key = title_key(&copy.title, copy.day());
+    let first = |sql: &str, param: &str| -> Result<Option<i64>, DbError> {
+        tx.query_opt(sql, params![param])?
+            .map(|r| r.get(0))
+            .transpose()
+    };
     if copy.url.is_some() {
-        let by_id = tx
-            .prepare_cached("SELECT key FROM items WHERE id = ?1")?
-            .query_row([&copy.id], |r| r.get(0))
-            .optional()?;
+        let by_id = first("SELECT key FROM items WHERE id = ?1", &copy.id)?;
         if by_id.is_some() {
             return Ok(by_id);
         }
-        return tx
-            .prepare_cached(
-                "SELECT key FROM items WHERE title_key = ?1 AND url IS NULL ORDER BY key LIMIT 1",
-            )?
-            .query_row([&key], |r| r.get(0))
-            .optional();
+        return first(
+            "SELECT key FROM items WHERE title_key = ?1 AND url IS NULL ORDER BY key LIMIT 1",
+            &key,
+        );
     }
-    tx.prepare_cached(
+    first(
         "SELECT key FROM items WHERE title_key = ?1 ORDER BY url IS NULL, id LIMIT 1",
-    )?
-    .query_row([&key], |r| r.get(0))
-    .optional()
+        &key,
+    )
 }
 
 /// A story row for a copy no story has yet; [`fold`] fills it.
 fn new_story(
-    tx: &Transaction,
+    tx: &Db,
     source: &str,
     copy: &Item,
     (seq, position): (i64, i64),
     seen_ms: i64,
-) -> rusqlite::Result<i64> {
-    tx.prepare_cached(
+) -> Result<i64, DbError> {
+    tx.query_one(
         "INSERT INTO items (id, source, title, authors, tags, seq, position, first_seen, \
          last_seen, content_hash, title_key) \
          VALUES (?1, ?2, ?3, '[]', '[]', ?4, ?5, ?6, ?6, '', '') RETURNING key",
-    )?
-    .query_row(
         params![copy.id, source, copy.title, seq, position, seen_ms],
-        |r| r.get(0),
-    )
+    )?
+    .get(0)
 }
 
 /// Store `copy` of `source` under `story`: a new row, or the row of the
 /// same id rewritten (its story and first-seen time kept).
 fn write_copy(
-    tx: &Transaction,
+    tx: &Db,
     source: &str,
     copy: &Item,
     row: &Row,
     story: i64,
     (seq, position): (i64, i64),
     seen_ms: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
+) -> Result<(), DbError> {
+    tx.execute(
         "INSERT INTO copies (source, id, story, url, title, summary, authors, tags, image, \
          published_kind, published, published_zone, updated, seq, position, first_seen, \
          last_seen, content_hash) \
@@ -403,26 +400,27 @@ fn write_copy(
          image = excluded.image, published_kind = excluded.published_kind, \
          published = excluded.published, published_zone = excluded.published_zone, \
          updated = excluded.updated, seq = excluded.seq, position = excluded.position, \
-         last_seen = max(last_seen, excluded.last_seen), content_hash = excluded.content_hash",
-    )?
-    .execute(params![
-        source,
-        copy.id,
-        story,
-        copy.url,
-        copy.title,
-        copy.summary,
-        row.authors,
-        row.tags,
-        copy.image,
-        row.published_kind,
-        row.published,
-        row.published_zone,
-        copy.updated.map(|u| u.to_rfc3339()),
-        seq,
-        position,
-        seen_ms,
-        row.hash,
-    ])?;
+         last_seen = greatest(copies.last_seen, excluded.last_seen), \
+         content_hash = excluded.content_hash",
+        params![
+            source,
+            copy.id,
+            story,
+            copy.url,
+            copy.title,
+            copy.summary,
+            row.authors,
+            row.tags,
+            copy.image,
+            row.published_kind,
+            row.published,
+            row.published_zone,
+            copy.updated.map(|u| u.to_rfc3339()),
+            seq,
+            position,
+            seen_ms,
+            row.hash,
+        ],
+    )?;
     Ok(())
 }

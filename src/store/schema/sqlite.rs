@@ -1,20 +1,10 @@
-//! Schema migrations: the store's tables, one function per version.
-//!
-//! A *version* is the number in SQLite's `PRAGMA user_version`: 0 for a new
-//! file, then the number of migrations applied. Each migration runs in its own
-//! transaction together with the version bump, so a crash leaves the file at
-//! one version or the next, never between. Never edit a released migration:
-//! add the next one.
+//! SQLite's migrations: the store's tables as SQLite files have grown them,
+//! one function per version. The version is SQLite's `PRAGMA user_version`.
 
-use rusqlite::Transaction;
+use rusqlite::Connection as Transaction;
 
 /// Migration `n` (0-based) takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2, v3, v4];
-
-/// The version this build writes.
-pub(crate) fn latest() -> u32 {
-    MIGRATIONS.len() as u32
-}
+pub(super) const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1, v2, v3, v4, v5];
 
 /// Version 1: items, their author and tag keys, sources and fetch state.
 ///
@@ -263,6 +253,21 @@ fn v4(tx: &Transaction) -> rusqlite::Result<()> {
         CREATE INDEX articles_due ON articles (source, state, attempts, next_try);
         -- Derived stable instants are kept distinct (see store::fold).
         CREATE INDEX items_stable_instant ON items (stable_instant);
+        ",
+    )
+}
+
+/// Version 5: leases, so that of several byline processes sharing a store
+/// exactly one refreshes a source each interval (see `store::lease`).
+fn v5(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE leases (
+            source  TEXT PRIMARY KEY,
+            holder  TEXT,                          -- the process refreshing it, NULL when free
+            expires INTEGER NOT NULL DEFAULT 0,    -- unix milliseconds: the hold lapses
+            due     INTEGER NOT NULL DEFAULT 0     -- unix milliseconds: the next refresh
+        ) WITHOUT ROWID;
         ",
     )
 }
