@@ -64,7 +64,11 @@ fn query_bench(n_items: usize) {
     let db = std::env::var_os("BYLINE_BENCH_DB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("bench.db"));
-    let store = Store::open(&db).expect("store");
+    // BYLINE_BENCH_STORE: a postgres:// url (or a path) instead of the file.
+    let location = std::env::var("BYLINE_BENCH_STORE")
+        .map(|s| byline::store::Location::parse(&s))
+        .unwrap_or_else(|_| byline::store::Location::Sqlite(db.clone()));
+    let store = Store::connect(&location).expect("store");
     let authors: Vec<Person> = (0..2_000)
         .map(|i| Person::new(&format!("Author {i:04}")))
         .collect();
@@ -81,7 +85,7 @@ fn query_bench(n_items: usize) {
     let mut made = store.item_count(None).expect("count");
     let mut listing = made / per_listing;
     if made > 0 {
-        println!("query: reusing {} with {made} items", db.display());
+        println!("query: reusing {} with {made} items", location.name());
     }
     let filled_before = made;
     while made < n_items {
@@ -196,7 +200,12 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
     runtime.block_on(async {
         let server = TestServer::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut toml = String::from("[store]\npath = \"bench.db\"\n");
+        // BYLINE_BENCH_STORE: a postgres:// url to refresh into instead.
+        let pg = std::env::var("BYLINE_BENCH_STORE").ok().filter(|u| u.starts_with("postgres"));
+        let mut toml = match &pg {
+            Some(url) => format!("[store]\nurl = \"{url}\"\n"),
+            None => String::from("[store]\npath = \"bench.db\"\n"),
+        };
         // Source `s`'s listing, with `fresh` new stories on top.
         let listing = |s: usize, fresh: usize| {
             let mut stories: Vec<Story> = (0..fresh)
@@ -226,7 +235,12 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
             ));
         }
         let config = std::sync::Arc::new(Config::parse(&toml, "bench.toml", dir.path()).expect("config"));
-        let store = Store::connect(&config.store.location).expect("store");
+        // Store calls block: off the async threads, as byline makes them.
+        let location = config.store.location.clone();
+        let store = tokio::task::spawn_blocking(move || Store::connect(&location))
+            .await
+            .expect("task")
+            .expect("store");
 
         // The adapter's share: parse one source's page as often as there are sources.
         let page_body = dump("May 29, 2022", &(0..per_source).map(|i| Story::new(
@@ -295,11 +309,24 @@ fn refresh_bench(n_sources: usize, per_source: usize) {
             }
             // Fresh store contents for the next configuration: forget validators.
             drop(fetcher);
-            let byline::store::Location::Sqlite(path) = &config.store.location else {
-                unreachable!("the bench config names a file")
-            };
-            let conn = rusqlite::Connection::open(path).expect("sqlite");
-            conn.execute_batch("DELETE FROM fetch_state; DELETE FROM items;").expect("reset");
+            const RESET: &str = "DELETE FROM fetch_state; DELETE FROM items; DELETE FROM sources;";
+            match &config.store.location {
+                byline::store::Location::Sqlite(path) => rusqlite::Connection::open(path)
+                    .expect("sqlite")
+                    .execute_batch(RESET)
+                    .expect("reset"),
+                byline::store::Location::Postgres(url) => {
+                    let url = url.clone();
+                    tokio::task::spawn_blocking(move || {
+                        postgres::Client::connect(&url, postgres::NoTls)
+                            .expect("postgres")
+                            .batch_execute(RESET)
+                            .expect("reset")
+                    })
+                    .await
+                    .expect("reset task")
+                }
+            }
         }
         if let Some(peak) = peak_memory_mib() {
             println!("refresh: peak memory (VmHWM, includes the in-process test server) {peak:.0} MiB");

@@ -40,6 +40,20 @@ pub struct Scheduler {
     seed: Arc<Mutex<Seed>>,
     /// Who this process is when it claims a refresh of a shared store.
     holder: Holder,
+    /// Publishes one at a time, and no more of them than needed.
+    publishing: Arc<PublishQueue>,
+}
+
+/// Publishes asked for and done: a publish reads the store when it starts,
+/// so it covers every request made before that; a request it covered is
+/// done without a publish of its own. Publishes asked for faster than they
+/// render (each replica's own refreshes and the others' changes) so do not
+/// queue up, each behind the last with an edition read when it was asked.
+#[derive(Default)]
+struct PublishQueue {
+    lock: Mutex<()>,
+    asked: std::sync::atomic::AtomicU64,
+    covered: std::sync::atomic::AtomicU64,
 }
 
 type Seed = HashMap<String, (Option<DateTime<Utc>>, Option<(String, DateTime<Utc>)>)>;
@@ -95,6 +109,7 @@ impl Scheduler {
             backoff: Arc::new(Mutex::new(HashMap::new())),
             seed: Arc::new(Mutex::new(HashMap::new())),
             holder: Holder::this_process(),
+            publishing: Arc::default(),
         }
     }
 
@@ -136,6 +151,9 @@ impl Scheduler {
             backoff: Arc::new(Mutex::new(backoff)),
             seed: self.seed.clone(),
             holder: self.holder.clone(),
+            // Its own: a publish of the old config is dropped as stale, so
+            // it covers nothing of the new one's.
+            publishing: Arc::default(),
         }
     }
 
@@ -399,6 +417,9 @@ impl Scheduler {
 
     /// Publish the sources' state alone: the stories did not change.
     async fn publish_statuses(&self) {
+        // Not while a publish runs: this one keeps the edition it finds,
+        // and would put back the one that publish replaces.
+        let _one_at_a_time = self.publishing.lock.lock().await;
         let statuses = self.statuses().await;
         let published = self.published.clone();
         let done = tokio::task::spawn_blocking(move || published.publish_statuses(statuses)).await;
@@ -459,8 +480,22 @@ impl Scheduler {
         }
     }
 
-    /// Read the edition from the store and publish it with the current statuses.
+    /// Read the edition from the store and publish it with the current
+    /// statuses; done at once if a publish that started since covers it.
     pub async fn publish(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let queue = &self.publishing;
+        let ticket = queue.asked.fetch_add(1, SeqCst) + 1;
+        let _one_at_a_time = queue.lock.lock().await;
+        if queue.covered.load(SeqCst) >= ticket {
+            return;
+        }
+        let covers = queue.asked.load(SeqCst);
+        self.publish_now().await;
+        queue.covered.fetch_max(covers, SeqCst);
+    }
+
+    async fn publish_now(&self) {
         let statuses = self.statuses().await;
         let (config, store, published) = (
             self.config.clone(),

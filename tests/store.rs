@@ -74,6 +74,7 @@ conformance!(
     state::an_article_is_queued_once_retried_later_and_folded_into_its_story,
     state::a_lease_goes_to_one_holder_until_released_or_lapsed,
     state::racing_claims_give_the_source_to_exactly_one,
+    state::listings_stored_at_once_by_several_writers_fold_as_one,
 );
 
 fn user_version(path: &Path) -> u32 {

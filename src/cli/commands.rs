@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::print::{article_json, print_article, print_outcome, print_table};
 use crate::config::{Config, SourceConfig};
@@ -16,7 +16,7 @@ use crate::read;
 use crate::refresh::{self, RefreshOutcome};
 
 use crate::site;
-use crate::store::Store;
+use crate::store::{Claim, Holder, Store};
 use crate::views::Edition;
 
 pub(super) fn fetcher(config: &Config) -> Result<Fetcher, String> {
@@ -60,6 +60,37 @@ pub(super) fn fetcher_within(
     })
 }
 
+/// Of a shared store, claim `source`'s refresh for this command (even if
+/// not due: it was asked for): `Some(Some(holder))` to refresh and release,
+/// `Some(None)` for a store of this process alone, `None` when a replica
+/// holds it (it is refreshing it now).
+async fn claim(store: &Store, config: &Config, source: &str) -> Option<Option<Holder>> {
+    if !store.shared() {
+        return Some(None);
+    }
+    let holder = Holder::this_process();
+    let hold = chrono::Duration::from_std(config.store.lease).unwrap_or_default();
+    let (s, h, name) = (store.clone(), holder.clone(), source.to_owned());
+    let claim =
+        tokio::task::spawn_blocking(move || s.claim(&name, &h, chrono::Utc::now(), hold, true))
+            .await;
+    match claim {
+        Ok(Ok(Claim::Claimed)) => Some(Some(holder)),
+        Ok(Ok(Claim::Busy { holder, .. })) => {
+            info!(source, holder = ?holder, "a replica is refreshing this source now; skipped");
+            None
+        }
+        Ok(Err(e)) => {
+            warn!(source, error = %e, "cannot claim the refresh; refreshing anyway");
+            Some(None)
+        }
+        Err(e) => {
+            warn!(source, error = %e, "cannot claim the refresh; refreshing anyway");
+            Some(None)
+        }
+    }
+}
+
 /// Refresh the named sources (all when `None`) into the store, `jobs` at once.
 async fn refresh_named(
     config: &Arc<Config>,
@@ -82,7 +113,17 @@ async fn refresh_named(
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await.ok();
             let source = config.sources.iter().find(|s| s.name == name)?;
+            // A replica sharing the store may be refreshing it right now.
+            let claimed = claim(&store, &config, &name).await?;
             let outcome = refresh::refresh_source(&store, &config, source, &fetcher, now).await;
+            if let Some(holder) = claimed {
+                let next = std::time::Duration::from_secs(config.server.refresh_interval_secs);
+                let due = chrono::Utc::now() + chrono::Duration::from_std(next).unwrap_or_default();
+                let done = tokio::task::spawn_blocking(move || store.release(&name, &holder, due));
+                if !matches!(done.await, Ok(Ok(()))) {
+                    warn!(source = %source.name, "cannot release the claim; it lapses by itself");
+                }
+            }
             Some((index, outcome))
         });
     }

@@ -126,6 +126,16 @@ impl Store {
         options: &MergeOptions,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.retrying(|| self.store_article_once(story, article, options, now))
+    }
+
+    fn store_article_once(
+        &self,
+        story: i64,
+        article: &Article,
+        options: &MergeOptions,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let path = self.path_str();
         let context = || format!("story {story}: cannot store its article");
         let conn = self.write();

@@ -175,7 +175,9 @@ impl Store {
         }
         let from = self.read();
         let to = target.write();
-        let tx = to.write_tx().map_err(|e| target.copy_error("start", e))?;
+        let tx = to
+            .exclusive_tx()
+            .map_err(|e| target.copy_error("start", e))?;
         // What a new store wrote on its own (counters) gives way to the
         // copied values; leases of the target's own processes stay.
         tx.execute("DELETE FROM counters", params![])

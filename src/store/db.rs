@@ -53,6 +53,24 @@ fn pg_message(e: &postgres::Error) -> String {
 }
 
 impl DbError {
+    /// Did a PostgreSQL transaction fail only because another ran beside it
+    /// (a deadlock, a serialization failure, a story inserted at the same
+    /// moment)? Running it again succeeds.
+    pub(super) fn is_conflict(&self) -> bool {
+        use postgres::error::SqlState;
+        match self {
+            DbError::Postgres(e) => e.code().is_some_and(|c| {
+                [
+                    SqlState::T_R_DEADLOCK_DETECTED,
+                    SqlState::T_R_SERIALIZATION_FAILURE,
+                    SqlState::UNIQUE_VIOLATION,
+                ]
+                .contains(c)
+            }),
+            _ => false,
+        }
+    }
+
     /// Is this SQLite saying the file is damaged or not a database?
     pub(super) fn is_damage(&self) -> bool {
         match self {
@@ -233,7 +251,7 @@ impl std::fmt::Debug for Db {
 
 /// A PostgreSQL client with its prepared statements, by dialect text.
 pub(crate) struct Pg {
-    client: postgres::Client,
+    client: Closing,
     statements: HashMap<String, postgres::Statement>,
     /// How to connect again after the server went away.
     config: postgres::Config,
@@ -279,14 +297,10 @@ impl Db {
     pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(pg) => {
-                let mut pg = pg.borrow_mut();
-                if pg.client.is_closed() {
-                    let config = pg.config.clone();
-                    *pg = Pg::connect(config)?;
-                }
+            Db::Postgres(pg) => with_pg(pg, |pg| {
+                pg.reconnect_if_closed()?;
                 Ok(pg.client.batch_execute(sql)?)
-            }
+            }),
         }
     }
 
@@ -312,15 +326,15 @@ impl Db {
                 };
                 Ok(n as u64)
             }
-            Db::Postgres(pg) => {
-                let mut pg = pg.borrow_mut();
+            Db::Postgres(pg) => with_pg(pg, |pg| {
                 let stmt = if keep {
                     pg.statement(sql)?
                 } else {
+                    pg.reconnect_if_closed()?;
                     pg.client.prepare(&postgres_dialect(sql))?
                 };
                 Ok(pg.client.execute(&stmt, &pg_refs(&values))?)
-            }
+            }),
         }
     }
 
@@ -336,14 +350,15 @@ impl Db {
                 Ok(rows.map(|r| r.map(Row)).collect::<Result<_, _>>()?)
             }
             Db::Postgres(pg) => {
-                let mut pg = pg.borrow_mut();
-                let stmt = pg.statement(sql)?;
                 let values = values(params);
-                pg.client
-                    .query(&stmt, &pg_refs(&values))?
-                    .iter()
-                    .map(pg_row)
-                    .collect()
+                with_pg(pg, |pg| {
+                    let stmt = pg.statement(sql)?;
+                    pg.client
+                        .query(&stmt, &pg_refs(&values))?
+                        .iter()
+                        .map(pg_row)
+                        .collect()
+                })
             }
         }
     }
@@ -362,9 +377,25 @@ impl Db {
         self.query_opt(sql, params)?.ok_or(DbError::NoRow)
     }
 
-    /// Begin a write transaction, serialized against every other writer of
-    /// the store. Dropped without [`Tx::commit`], it rolls back.
+    /// Begin a write transaction. SQLite runs one at a time; PostgreSQL's
+    /// run side by side (READ COMMITTED), each locking the stories it folds,
+    /// and one that meets another's change at the same moment fails with a
+    /// [`DbError::is_conflict`] error, to be run again. Dropped without
+    /// [`Tx::commit`], it rolls back.
     pub(crate) fn write_tx(&self) -> Result<Tx<'_>, DbError> {
+        match self {
+            Db::Sqlite(_) => self.batch("BEGIN IMMEDIATE")?,
+            Db::Postgres(_) => self.batch("BEGIN")?,
+        }
+        Ok(Tx {
+            db: self,
+            done: false,
+        })
+    }
+
+    /// Begin a write transaction that no other writer runs beside, on
+    /// either engine: for schema migrations and copies.
+    pub(crate) fn exclusive_tx(&self) -> Result<Tx<'_>, DbError> {
         match self {
             Db::Sqlite(_) => self.batch("BEGIN IMMEDIATE")?,
             Db::Postgres(_) => {
@@ -397,14 +428,64 @@ pub fn pg_config(url: &str) -> Result<tokio_postgres::Config, tokio_postgres::Er
     Ok(config)
 }
 
+/// The synchronous client runs a runtime of its own, and closing it blocks
+/// on it: a store dropped on an async thread (the last clone of a handle
+/// going out of scope in a task) closes its client on a thread of its own.
+struct Closing(Option<postgres::Client>);
+
+impl std::ops::Deref for Closing {
+    type Target = postgres::Client;
+    fn deref(&self) -> &postgres::Client {
+        self.0.as_ref().expect("a client until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Closing {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        self.0.as_mut().expect("a client until dropped")
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            // Closing cannot fail in a way anyone could act on.
+            let _ = std::thread::Builder::new()
+                .name("byline-pg-close".into())
+                .spawn(move || drop(client));
+        }
+    }
+}
+
+/// `f` on the connection. Like every store call it blocks: async callers
+/// run store calls in `spawn_blocking` (the client blocks on a runtime of
+/// its own, which tokio refuses inside an async task).
+fn with_pg<T>(
+    cell: &RefCell<Pg>,
+    f: impl FnOnce(&mut Pg) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    f(&mut cell.borrow_mut())
+}
+
 impl Pg {
+    /// A session the server closed (a restart, a failover) is opened
+    /// again, so the store recovers without restarting byline.
+    fn reconnect_if_closed(&mut self) -> Result<(), DbError> {
+        if self.client.is_closed() {
+            *self = Pg::connect(self.config.clone())?;
+        }
+        Ok(())
+    }
+
     fn connect(config: postgres::Config) -> Result<Pg, DbError> {
         let mut client = config.connect(postgres::NoTls)?;
         let pid = client
             .query_one("SELECT pg_backend_pid()", &[])?
             .get::<_, i32>(0);
         Ok(Pg {
-            client,
+            client: Closing(Some(client)),
             statements: HashMap::new(),
             config,
             pid: i64::from(pid),
@@ -415,9 +496,7 @@ impl Pg {
     /// session the server closed (a restart, a failover) is opened again
     /// first, so the store recovers without restarting byline.
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
-        if self.client.is_closed() {
-            *self = Pg::connect(self.config.clone())?;
-        }
+        self.reconnect_if_closed()?;
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }

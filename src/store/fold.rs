@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::StoreError;
 use super::article::read_article;
 use super::codec::{COPY_COLUMNS, RawItem, Row, json};
-use super::db::{Db, DbError, params};
+use super::db::{Db, DbError, Engine, Param, params};
 use crate::merge::{self, MergeOptions};
 use crate::model::{Item, Published, title_key};
 
@@ -63,6 +63,17 @@ pub(super) fn fold(
         context: format!("story {key}"),
         source: e,
     };
+    // Writers of a PostgreSQL store run side by side: the story is folded
+    // by one at a time, and the next sees the copies the first committed.
+    // (SQLite has one writer at a time already; a story made by this
+    // transaction is nobody else's yet.)
+    if tx.engine() == Engine::Postgres && !created {
+        tx.execute(
+            "SELECT key FROM items WHERE key = ?1 FOR NO KEY UPDATE",
+            params![key],
+        )
+        .map_err(sql)?;
+    }
     let raw: Vec<(RawItem, i64)> = tx
         .query(
             &format!(
@@ -90,7 +101,8 @@ pub(super) fn fold(
     let Some(mut story) = merge::fold_story(copies, options) else {
         return Ok(Change::None);
     };
-    if let Some(article) = read_article(tx, key, path)? {
+    // A story made by this listing has no article page read yet.
+    if !created && let Some(article) = read_article(tx, key, path)? {
         merge::with_article(&mut story, &article);
     }
     // The story sorts where its primary copy's listing put it.
@@ -128,12 +140,12 @@ pub(super) fn fold(
         || old.also_in != also_in
         || old.id != story.id;
     let first_seen = first_seen.min(old.first_seen);
-    tx.execute(
-        "UPDATE items SET last_seen = greatest(last_seen, ?2) WHERE key = ?1",
-        params![key, last_seen],
-    )
-    .map_err(sql)?;
     if !content && !moved {
+        tx.execute(
+            "UPDATE items SET last_seen = greatest(last_seen, ?2) WHERE key = ?1",
+            params![key, last_seen],
+        )
+        .map_err(sql)?;
         return Ok(Change::None);
     }
     // The stable instant is fixed at first sight; only a new publication
@@ -178,7 +190,8 @@ pub(super) fn fold(
          authors = ?8, tags = ?9, image = ?10, published_kind = ?11, published = ?12, \
          published_zone = ?13, updated = coalesce(?14, CASE WHEN ?21 THEN updated END), day = ?15, \
          seq = ?16, position = ?17, at = ?18, stable_instant = ?19, content_hash = ?20, \
-         first_seen = ?22, title_key = ?23, content_html = ?24 WHERE key = ?1",
+         first_seen = ?22, title_key = ?23, content_html = ?24, \
+         last_seen = greatest(last_seen, ?25) WHERE key = ?1",
         params![
             key,
             story.id,
@@ -204,10 +217,12 @@ pub(super) fn fold(
             first_seen,
             title_key(&story.title, story.day()),
             story.content,
+            last_seen,
         ],
     )
     .map_err(sql)?;
-    for table in KEY_TABLES {
+    // A new story has no keys to take back.
+    for table in KEY_TABLES.iter().filter(|_| !created) {
         tx.execute(
             &format!("DELETE FROM {table} WHERE item = ?1"),
             params![key],
@@ -335,36 +350,47 @@ fn unshared(
     at: DateTime<FixedOffset>,
     start: DateTime<FixedOffset>,
 ) -> Result<DateTime<FixedOffset>, DbError> {
-    let free = |t: DateTime<FixedOffset>| -> Result<bool, DbError> {
-        tx.query_one(
-            "SELECT EXISTS (SELECT 1 FROM items WHERE stable_instant = ?1 AND key != ?2)",
-            params![t.to_rfc3339(), key],
-        )?
-        .get::<bool>(0)
-        .map(|taken| !taken)
-    };
     // A time held at the day's start (a big listing first seen just after
     // midnight) has nowhere to go that is not a search through its
     // neighbours: keep it rather than make a refresh quadratic.
     if at <= start {
         return Ok(at);
     }
-    // A bounded search: a clash is rare by construction (see
+    let taken = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM items WHERE stable_instant = ?1 AND key != ?2)",
+            params![at.to_rfc3339(), key],
+        )?
+        .get::<bool>(0)?;
+    if !taken {
+        return Ok(at);
+    }
+    // A bounded search, in one query: a clash is rare by construction (see
     // `stable_instant`), and a pathological page must not make it quadratic.
-    for step in 0..SEARCH_SECS {
-        let t = at - chrono::Duration::seconds(step);
-        if t < start {
-            break;
-        }
-        if free(t)? {
-            return Ok(t);
-        }
-    }
-    for step in 1..SEARCH_SECS {
-        let t = at + chrono::Duration::seconds(step);
-        if free(t)? {
-            return Ok(t);
-        }
-    }
-    Ok(at)
+    let back = (1..SEARCH_SECS)
+        .map(|step| at - chrono::Duration::seconds(step))
+        .take_while(|t| *t >= start);
+    let forward = (1..SEARCH_SECS).map(|step| at + chrono::Duration::seconds(step));
+    let candidates: Vec<String> = back.chain(forward).map(|t| t.to_rfc3339()).collect();
+    let list = (2..candidates.len() + 2)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut ps: Vec<&dyn Param> = vec![&key];
+    ps.extend(candidates.iter().map(|c| c as &dyn Param));
+    let held: std::collections::HashSet<String> = tx
+        .query(
+            &format!(
+                "SELECT stable_instant FROM items WHERE key != ?1 AND stable_instant IN ({list})"
+            ),
+            &ps,
+        )?
+        .iter()
+        .map(|r| r.get::<String>(0))
+        .collect::<Result<_, _>>()?;
+    Ok(candidates
+        .iter()
+        .find(|c| !held.contains(*c))
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+        .unwrap_or(at))
 }

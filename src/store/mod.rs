@@ -376,6 +376,23 @@ impl Store {
         self.inner.name.clone()
     }
 
+    /// Run the write `f` until it does not collide with another process's
+    /// (PostgreSQL only; see [`DbError::is_conflict`]), a few times at most,
+    /// each after a short random wait.
+    fn retrying<T>(&self, mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match f() {
+                Err(StoreError::Sql { source, .. }) if source.is_conflict() && attempt < 8 => {
+                    attempt += 1;
+                    let wait = fastrand::u64(1..=5 << attempt.min(5));
+                    std::thread::sleep(Duration::from_millis(wait));
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn write(&self) -> MutexGuard<'_, Db> {
         // A panic while holding the lock dropped its transaction, which rolled
         // back: the connection is still sound.
@@ -446,7 +463,7 @@ fn migrate(db: &Db, name: &str) -> Result<(), StoreError> {
         return Ok(());
     }
     loop {
-        let tx = db.write_tx().map_err(open_err)?;
+        let tx = db.exclusive_tx().map_err(open_err)?;
         let found = schema::version(&tx).map_err(open_err)?;
         if found > known {
             return Err(StoreError::NewerSchema {

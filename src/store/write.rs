@@ -46,6 +46,16 @@ impl Store {
         options: &MergeOptions,
         seen_at: DateTime<Utc>,
     ) -> Result<UpsertStats, StoreError> {
+        self.retrying(|| self.store_listing_once(source, copies, options, seen_at))
+    }
+
+    fn store_listing_once(
+        &self,
+        source: &str,
+        copies: &[Item],
+        options: &MergeOptions,
+        seen_at: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError> {
         let mut stats = UpsertStats::default();
         if copies.is_empty() {
             return Ok(stats);
@@ -177,6 +187,16 @@ impl Store {
         if max_items.is_none() && max_age.is_none() {
             return Ok(0);
         }
+        self.retrying(|| self.retention_once(source, max_items, max_age, now))
+    }
+
+    fn retention_once(
+        &self,
+        source: &str,
+        max_items: Option<usize>,
+        max_age: Option<chrono::Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
         let path = self.path_str();
         let sql = |e| StoreError::Sql {
             path: path.clone(),

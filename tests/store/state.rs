@@ -230,3 +230,60 @@ pub fn racing_claims_give_the_source_to_exactly_one(f: &Fixture) {
     });
     assert_eq!(wins, 20);
 }
+
+/// Writers side by side (N processes on one PostgreSQL; on SQLite they
+/// queue): sources carrying the same stories, stored at once, fold into
+/// one story each that every source lists, with no write lost.
+pub fn listings_stored_at_once_by_several_writers_fold_as_one(f: &Fixture) {
+    let sources = ["a", "b", "c", "d"];
+    let stores: Vec<_> = sources.iter().map(|_| f.open()).collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(sources.len()));
+    std::thread::scope(|scope| {
+        for (source, store) in sources.iter().zip(&stores) {
+            let barrier = barrier.clone();
+            scope.spawn(move || {
+                barrier.wait();
+                for round in 0..4 {
+                    let listing: Vec<_> = (0..30)
+                        .map(|n| {
+                            let mut s = story(
+                                &format!("s{n}"),
+                                &format!("Story {n}"),
+                                "2022-05-20",
+                                &[&format!("Writer {}", n % 3)],
+                                n,
+                            );
+                            s.source = source.to_string();
+                            s
+                        })
+                        .collect();
+                    let at = t("2022-05-20T03:00:00Z") + Duration::minutes(round);
+                    store.upsert_items(source, &listing, at).expect("stored");
+                }
+            });
+        }
+    });
+    let store = f.open();
+    assert_eq!(store.item_count(None).unwrap(), 30);
+    for item in store.items(Selection::All, 100).unwrap() {
+        let mut carried: Vec<&str> = std::iter::once(item.source.as_str())
+            .chain(item.also_in.iter().map(String::as_str))
+            .collect();
+        carried.sort();
+        assert_eq!(carried, sources, "{}", item.title);
+    }
+    for source in sources {
+        assert_eq!(
+            store.items(Selection::Source(source), 100).unwrap().len(),
+            30,
+            "{source}"
+        );
+    }
+    for writer in ["writer-0", "writer-1", "writer-2"] {
+        assert_eq!(
+            store.items(Selection::Author(writer), 100).unwrap().len(),
+            10,
+            "{writer}"
+        );
+    }
+}
