@@ -21,7 +21,7 @@ use byline::refresh::refresh_source;
 use byline::store::Store;
 use byline::views::ViewKey;
 use chrono::{NaiveDate, Utc};
-use http_server::{Reply, Story, TestServer, dump};
+use http_server::{Reply, Story, TestServer, dump, writer};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -177,19 +177,6 @@ fn query_bench(n_items: usize) {
     if let Some(peak) = peak_memory_mib() {
         println!("query: peak memory (VmHWM) {peak:.0} MiB");
     }
-}
-
-/// One of 300 plausible names ("Mina Park"): bylines are names, not labels.
-fn writer(n: usize) -> String {
-    const FIRST: [&str; 20] = [
-        "Ann", "Bo", "Chae", "Dara", "Eun", "Farid", "Gwen", "Hana", "Ivo", "Jin", "Kofi", "Lena",
-        "Mina", "Nora", "Omar", "Pia", "Quinn", "Rosa", "Sven", "Tae",
-    ];
-    const LAST: [&str; 15] = [
-        "Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han", "Oh",
-        "Seo", "Shin", "Kwon",
-    ];
-    format!("{} {}", FIRST[n % 20], LAST[(n / 20) % 15])
 }
 
 fn refresh_bench(n_sources: usize, per_source: usize) {

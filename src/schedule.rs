@@ -262,10 +262,10 @@ impl Scheduler {
         let hold = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
         let name = source.name.clone();
         let (store, holder) = (self.store.clone(), self.holder.clone());
-        let claim = tokio::task::spawn_blocking(move || {
-            store.claim(&name, &holder, Utc::now(), hold, force)
-        })
-        .await;
+        let started = Utc::now();
+        let claim =
+            tokio::task::spawn_blocking(move || store.claim(&name, &holder, started, hold, force))
+                .await;
         match claim {
             Ok(Ok(Claim::Claimed)) => {}
             Ok(Ok(Claim::Busy { retry, holder })) => {
@@ -310,6 +310,8 @@ impl Scheduler {
             }
             _ => Duration::ZERO,
         };
+        // An interval after this refresh ended, as a replica of its own
+        // waits: never two fetches of a source within one interval.
         let due = Utc::now() + chrono::Duration::from_std(next).unwrap_or_default();
         let (store, holder, name) = (self.store.clone(), self.holder.clone(), source.name.clone());
         let released =
@@ -503,7 +505,7 @@ impl Scheduler {
             self.published.clone(),
         );
         let done = tokio::task::spawn_blocking(move || {
-            let edition = Edition::read(&store, &config, config.server.max_items)?;
+            let edition = store.snapshot(|s| Edition::read(s, &config, config.server.max_items))?;
             // False when a reload replaced the config meanwhile: the new
             // scheduler publishes its own edition.
             published.publish_from(&config, edition, statuses);

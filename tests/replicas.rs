@@ -643,9 +643,10 @@ fn replicas_share_the_refreshes_serve_the_same_bytes_and_survive_a_kill() {
     std::fs::write(&config, toml).expect("config");
 
     // Three replicas. The first is started alone until its store is open:
-    // replicas migrating a new database at the same moment fail (see
-    // below); the other two start while its first refresh runs, so all
-    // three race for the first claims.
+    // two processes migrating a new database at the same moment fail
+    // ("relation \"byline_schema\" already exists", seen with this test;
+    // reported separately, not what it is about). The other two start while its
+    // first refresh runs, so all three race for the first claims.
     let spawn = || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_byline"))
             .current_dir(dir.path())

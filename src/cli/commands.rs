@@ -152,7 +152,7 @@ pub(super) async fn build(config: Config, _path: &Path, out: &Path) -> Result<Ex
     let (docs, stories) = {
         let (config, store) = (config.clone(), store.clone());
         tokio::task::spawn_blocking(move || {
-            let edition = Edition::read(&store, &config, config.server.max_items)?;
+            let edition = store.snapshot(|s| Edition::read(s, &config, config.server.max_items))?;
             let stories = store.item_count(None)?;
             let mut docs = site::documents(&edition, &config);
             // The status feed tells what /healthz tells: in a public site

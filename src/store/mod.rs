@@ -182,6 +182,8 @@ struct Inner {
     name: String,
     write: Mutex<Db>,
     read: Mutex<Db>,
+    /// Held through a [`Store::snapshot`]: one at a time on `read`.
+    snapshot: Mutex<()>,
 }
 
 impl Store {
@@ -204,6 +206,7 @@ impl Store {
                 name,
                 write: Mutex::new(write),
                 read: Mutex::new(read),
+                snapshot: Mutex::new(()),
             }),
         })
     }
@@ -271,6 +274,44 @@ impl Store {
         self.write()
             .sqlite()
             .is_some_and(|c| c.is_readonly(rusqlite::MAIN_DB).unwrap_or(false))
+    }
+
+    /// Run `f`'s reads against one snapshot of the store, as of its first
+    /// read: an edition read query by query never mixes stories from before
+    /// and after another process's commit (a story in its source's feed but
+    /// not yet in its author's). A read transaction, REPEATABLE READ on
+    /// PostgreSQL; SQLite's WAL gives it the same.
+    pub fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _one = self
+            .inner
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let begin = match self.inner.location {
+            Location::Sqlite(_) => "BEGIN",
+            Location::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        let sql = |source| StoreError::Sql {
+            path: self.path_str(),
+            context: "cannot read a snapshot".to_owned(),
+            source,
+        };
+        self.read().batch(begin).map_err(sql)?;
+        /// Ends the read transaction however `f` ends (a panic too).
+        struct End<'a>(&'a Store);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                // Ending a read-only transaction cannot lose anything.
+                let _ = self.0.read().batch("COMMIT");
+            }
+        }
+        let end = End(self);
+        let out = f(self);
+        drop(end);
+        out
     }
 
     /// What is remembered of fetching `url` for `source`.

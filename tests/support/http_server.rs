@@ -333,3 +333,17 @@ pub fn dump(captured: &str, stories: &[Story]) -> String {
     }
     out
 }
+
+/// One of 300 plausible names ("Mina Park"): the text adapter reads a
+/// byline as a name followed by a date.
+pub fn writer(n: usize) -> String {
+    const FIRST: [&str; 20] = [
+        "Ann", "Bo", "Chae", "Dara", "Eun", "Farid", "Gwen", "Hana", "Ivo", "Jin", "Kofi", "Lena",
+        "Mina", "Nora", "Omar", "Pia", "Quinn", "Rosa", "Sven", "Tae",
+    ];
+    const LAST: [&str; 15] = [
+        "Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han", "Oh",
+        "Seo", "Shin", "Kwon",
+    ];
+    format!("{} {}", FIRST[n % 20], LAST[(n / 20) % 15])
+}

@@ -27,8 +27,15 @@ pub(crate) fn version(db: &Db) -> Result<u32, DbError> {
     match db {
         Db::Sqlite(c) => Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?),
         Db::Postgres(_) => {
+            // A scan of the catalog, not `to_regclass`: after waiting on the
+            // migration lock it sees the tables the process that held it
+            // just committed (a cached lookup may not).
             let exists: bool = db
-                .query_one("SELECT to_regclass('byline_schema') IS NOT NULL", params![])?
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+                     WHERE schemaname = current_schema() AND tablename = 'byline_schema')",
+                    params![],
+                )?
                 .get(0)?;
             if !exists {
                 return Ok(0);
