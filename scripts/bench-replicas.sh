@@ -80,6 +80,7 @@ run() { # run ROUND N: one timed refresh by N replicas into a fresh database
 }
 
 for round in $(seq "$ROUNDS"); do
+  [ -n "${ONLY:-}" ] && { run "$round" "$ONLY"; continue; }
   if [ $((round % 2)) -eq 1 ]; then run "$round" 1; run "$round" 3; else run "$round" 3; run "$round" 1; fi
 done
 for n in 1 3; do

@@ -42,6 +42,10 @@ pub struct Scheduler {
     holder: Holder,
     /// Publishes one at a time, and no more of them than needed.
     publishing: Arc<PublishQueue>,
+    /// The first refresh after start-up runs.
+    starting: Arc<std::sync::atomic::AtomicBool>,
+    /// Another replica stored a change while it ran.
+    missed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Publishes asked for and done: a publish reads the store when it starts,
@@ -110,6 +114,8 @@ impl Scheduler {
             seed: Arc::new(Mutex::new(HashMap::new())),
             holder: Holder::this_process(),
             publishing: Arc::default(),
+            starting: Arc::default(),
+            missed: Arc::default(),
         }
     }
 
@@ -154,6 +160,8 @@ impl Scheduler {
             // Its own: a publish of the old config is dropped as stale, so
             // it covers nothing of the new one's.
             publishing: Arc::default(),
+            starting: Arc::default(),
+            missed: Arc::default(),
         }
     }
 
@@ -194,6 +202,8 @@ impl Scheduler {
                 }
             }
         }
+        self.starting
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..self.config.sources.len() {
             let this = self.clone();
@@ -203,8 +213,12 @@ impl Scheduler {
         while let Some(done) = tasks.join_next().await {
             changed |= done.map_or(true, |t| t.unwrap_or(false));
         }
+        use std::sync::atomic::Ordering::SeqCst;
+        self.starting.store(false, SeqCst);
+        changed |= self.missed.swap(false, SeqCst);
         // What is published already came from the store: read it again only
-        // if the refresh changed it (a restart usually does not).
+        // if the refresh (or another replica meanwhile) changed it (a
+        // restart usually does not).
         if changed {
             self.publish().await;
         } else {
@@ -457,28 +471,37 @@ impl Scheduler {
         current: tokio::sync::watch::Receiver<Scheduler>,
         mut changes: tokio::sync::mpsc::Receiver<Option<i32>>,
     ) {
+        use std::sync::atomic::Ordering::SeqCst;
         while let Some(first) = changes.recv().await {
             let this = current.borrow().clone();
-            let own = |pid: Option<i32>| {
-                let store = this.store.clone();
-                async move {
-                    let mine = tokio::task::spawn_blocking(move || store.writer_pid())
-                        .await
-                        .ok()
-                        .flatten();
-                    pid.is_some() && pid.map(i64::from) == mine
+            let mine = this.store.writer_pid();
+            let own = |pid: Option<i32>| pid.is_some() && pid.map(i64::from) == mine;
+            let mut foreign = !own(first);
+            // Changes in a burst are published once: after 100 ms without
+            // another, or a second after the first, whichever comes first.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+            loop {
+                let quiet = tokio::time::Instant::now() + Duration::from_millis(100);
+                match tokio::time::timeout_at(quiet.min(deadline), changes.recv()).await {
+                    Ok(Some(next)) => foreign |= !own(next),
+                    Ok(None) | Err(_) => break,
                 }
-            };
-            let mut foreign = !own(first).await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            while let Ok(next) = changes.try_recv() {
-                foreign |= !own(next).await;
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
             }
-            if foreign {
-                debug!("another replica stored a change; publishing again");
-                this.publish().await;
-                this.publish_alarm_events().await;
+            if !foreign {
+                continue;
             }
+            // The first refresh publishes when it ends, with every change
+            // made meanwhile: publishing each one as well would only slow it.
+            if this.starting.load(SeqCst) {
+                this.missed.store(true, SeqCst);
+                continue;
+            }
+            debug!("another replica stored a change; publishing again");
+            this.publish().await;
+            this.publish_alarm_events().await;
         }
     }
 

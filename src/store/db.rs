@@ -141,6 +141,11 @@ impl<T: Param> Param for Option<T> {
         self.as_ref().map_or(Value::Null, Param::value)
     }
 }
+impl Param for &String {
+    fn value(&self) -> Value {
+        Value::Text((*self).clone())
+    }
+}
 impl<T: Param + ?Sized> Param for &&T {
     fn value(&self) -> Value {
         (**self).value()

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::StoreError;
 use super::article::read_article;
 use super::codec::{COPY_COLUMNS, RawItem, Row, json};
-use super::db::{Db, DbError, Engine, Param, params};
+use super::db::{Db, DbError, Engine, params};
 use crate::merge::{self, MergeOptions};
 use crate::model::{Item, Published, title_key};
 
@@ -372,18 +372,15 @@ fn unshared(
         .take_while(|t| *t >= start);
     let forward = (1..SEARCH_SECS).map(|step| at + chrono::Duration::seconds(step));
     let candidates: Vec<String> = back.chain(forward).map(|t| t.to_rfc3339()).collect();
-    let list = (2..candidates.len() + 2)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut ps: Vec<&dyn Param> = vec![&key];
-    ps.extend(candidates.iter().map(|c| c as &dyn Param));
+    // One range of the index: times of one offset sort as their text does.
+    let (Some(low), Some(high)) = (candidates.iter().min(), candidates.iter().max()) else {
+        return Ok(at);
+    };
     let held: std::collections::HashSet<String> = tx
         .query(
-            &format!(
-                "SELECT stable_instant FROM items WHERE key != ?1 AND stable_instant IN ({list})"
-            ),
-            &ps,
+            "SELECT stable_instant FROM items WHERE stable_instant >= ?1 \
+             AND stable_instant <= ?2 AND key != ?3",
+            params![low, high, key],
         )?
         .iter()
         .map(|r| r.get::<String>(0))

@@ -184,6 +184,8 @@ struct Inner {
     read: Mutex<Db>,
     /// Held through a [`Store::snapshot`]: one at a time on `read`.
     snapshot: Mutex<()>,
+    /// The writing session's server process, as last seen (0: none).
+    writer_pid: std::sync::atomic::AtomicI64,
 }
 
 impl Store {
@@ -200,6 +202,7 @@ impl Store {
         let write = connect(location, &name)?;
         migrate(&write, &name)?;
         let read = connect(location, &name)?;
+        let pid = write.backend_pid().unwrap_or(0);
         Ok(Store {
             inner: Arc::new(Inner {
                 location: location.clone(),
@@ -207,6 +210,7 @@ impl Store {
                 write: Mutex::new(write),
                 read: Mutex::new(read),
                 snapshot: Mutex::new(()),
+                writer_pid: std::sync::atomic::AtomicI64::new(pid),
             }),
         })
     }
@@ -220,7 +224,14 @@ impl Store {
     /// The PostgreSQL server process that writes for this handle (and so
     /// sends its change notifications); `None` for SQLite.
     pub fn writer_pid(&self) -> Option<i64> {
-        self.write().backend_pid()
+        use std::sync::atomic::Ordering::Relaxed;
+        // Not behind a running write: the pid it had then will do.
+        if let Ok(db) = self.inner.write.try_lock() {
+            self.inner
+                .writer_pid
+                .store(db.backend_pid().unwrap_or(0), Relaxed);
+        }
+        Some(self.inner.writer_pid.load(Relaxed)).filter(|&pid| pid != 0)
     }
 
     /// Where this store lives.
