@@ -7,6 +7,7 @@
 #
 #     bash scripts/bench-replicas.sh            # SOURCES=1000 ITEMS=50 ROUNDS=3
 #     SOURCES=100 ROUNDS=1 bash scripts/bench-replicas.sh
+#     ONLY=3 bash scripts/bench-replicas.sh     # just that many replicas each round
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,6 +70,7 @@ run() { # run ROUND N: one timed refresh by N replicas into a fresh database
   local items stories
   items=$(psql "$base/$db" -c "SELECT count(*) FROM copies")
   stories=$(psql "$base/$db" -c "SELECT count(*) FROM items")
+  [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$work/$db"-*.log "$KEEP_LOGS"/
   for p in "${replicas[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${replicas[@]}"; do wait "$p" 2>/dev/null || true; done
   local fetched
@@ -80,6 +82,7 @@ run() { # run ROUND N: one timed refresh by N replicas into a fresh database
 }
 
 for round in $(seq "$ROUNDS"); do
+  [ -n "${ONLY:-}" ] && { run "$round" "$ONLY"; continue; }
   [ -n "${ONLY:-}" ] && { run "$round" "$ONLY"; continue; }
   if [ $((round % 2)) -eq 1 ]; then run "$round" 1; run "$round" 3; else run "$round" 3; run "$round" 1; fi
 done

@@ -201,6 +201,12 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| target.copy_error("commit", e))?;
+        // A bulk load leaves the planner guessing until autovacuum gets to
+        // it: tell it now what the tables hold, before the first feed query.
+        if to.engine() == super::db::Engine::Postgres {
+            to.batch("ANALYZE")
+                .map_err(|e| target.copy_error("analyze", e))?;
+        }
         Ok(counts)
     }
 
