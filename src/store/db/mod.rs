@@ -20,6 +20,10 @@ use std::time::Duration;
 
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
+mod value;
+
+pub(crate) use value::{Param, Row, Value, params};
+
 /// The advisory lock every PostgreSQL write transaction takes (any number
 /// unlikely to clash with another application's: "byline" in ASCII).
 const WRITE_LOCK: i64 = 0x0000_6279_6c69_6e65;
@@ -80,154 +84,6 @@ impl DbError {
             ),
             _ => false,
         }
-    }
-}
-
-/// One parameter or result column.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
-    Null,
-    Int(i64),
-    Text(String),
-}
-
-/// A parameter of a statement: a number, a string, a flag, or nothing.
-pub(crate) trait Param {
-    fn value(&self) -> Value;
-}
-
-impl Param for i64 {
-    fn value(&self) -> Value {
-        Value::Int(*self)
-    }
-}
-impl Param for bool {
-    fn value(&self) -> Value {
-        Value::Int(i64::from(*self))
-    }
-}
-impl Param for str {
-    fn value(&self) -> Value {
-        Value::Text(self.to_owned())
-    }
-}
-impl Param for String {
-    fn value(&self) -> Value {
-        Value::Text(self.clone())
-    }
-}
-impl Param for &str {
-    fn value(&self) -> Value {
-        Value::Text((*self).to_owned())
-    }
-}
-impl Param for i32 {
-    fn value(&self) -> Value {
-        Value::Int(i64::from(*self))
-    }
-}
-impl Param for u32 {
-    fn value(&self) -> Value {
-        Value::Int(i64::from(*self))
-    }
-}
-impl Param for usize {
-    fn value(&self) -> Value {
-        Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
-    }
-}
-impl<T: Param> Param for Option<T> {
-    fn value(&self) -> Value {
-        self.as_ref().map_or(Value::Null, Param::value)
-    }
-}
-impl Param for &String {
-    fn value(&self) -> Value {
-        Value::Text((*self).clone())
-    }
-}
-impl<T: Param + ?Sized> Param for &&T {
-    fn value(&self) -> Value {
-        (**self).value()
-    }
-}
-
-/// `params![a, b]`: the parameters of a statement, in placeholder order.
-macro_rules! params {
-    () => { &[] as &[&dyn $crate::store::db::Param] };
-    ($($p:expr),+ $(,)?) => { &[$(&$p as &dyn $crate::store::db::Param),+] as &[&dyn $crate::store::db::Param] };
-}
-pub(crate) use params;
-
-/// One result row.
-#[derive(Debug)]
-pub(crate) struct Row(Vec<Value>);
-
-/// A column's value as a Rust type.
-pub(crate) trait FromValue: Sized {
-    const NAME: &'static str;
-    fn from_value(v: &Value) -> Option<Self>;
-}
-impl FromValue for i64 {
-    const NAME: &'static str = "an integer";
-    fn from_value(v: &Value) -> Option<Self> {
-        match v {
-            Value::Int(n) => Some(*n),
-            _ => None,
-        }
-    }
-}
-impl FromValue for u32 {
-    const NAME: &'static str = "a count";
-    fn from_value(v: &Value) -> Option<Self> {
-        i64::from_value(v).and_then(|n| u32::try_from(n).ok())
-    }
-}
-impl FromValue for usize {
-    const NAME: &'static str = "a count";
-    fn from_value(v: &Value) -> Option<Self> {
-        i64::from_value(v).and_then(|n| usize::try_from(n).ok())
-    }
-}
-impl FromValue for bool {
-    const NAME: &'static str = "a flag";
-    fn from_value(v: &Value) -> Option<Self> {
-        i64::from_value(v).map(|n| n != 0)
-    }
-}
-impl FromValue for String {
-    const NAME: &'static str = "text";
-    fn from_value(v: &Value) -> Option<Self> {
-        match v {
-            Value::Text(s) => Some(s.clone()),
-            _ => None,
-        }
-    }
-}
-impl<T: FromValue> FromValue for Option<T> {
-    const NAME: &'static str = T::NAME;
-    fn from_value(v: &Value) -> Option<Self> {
-        match v {
-            Value::Null => Some(None),
-            v => T::from_value(v).map(Some),
-        }
-    }
-}
-
-impl Row {
-    /// Every column, in order.
-    pub(crate) fn into_values(self) -> Vec<Value> {
-        self.0
-    }
-
-    /// Column `i` as a `T`; a column of another type is an error, never a panic.
-    pub(crate) fn get<T: FromValue>(&self, i: usize) -> Result<T, DbError> {
-        let v = self.0.get(i).unwrap_or(&Value::Null);
-        T::from_value(v).ok_or_else(|| DbError::Type {
-            column: i,
-            expected: T::NAME,
-            found: format!("{v:?}"),
-        })
     }
 }
 
@@ -352,7 +208,7 @@ impl Db {
                 let rows = stmt.query_map(rusqlite::params_from_iter(values(params)), |r| {
                     (0..n).map(|i| sqlite_value(r, i)).collect::<Result<_, _>>()
                 })?;
-                Ok(rows.map(|r| r.map(Row)).collect::<Result<_, _>>()?)
+                Ok(rows.map(|r| r.map(Row::new)).collect::<Result<_, _>>()?)
             }
             Db::Postgres(pg) => {
                 let values = values(params);
@@ -638,7 +494,7 @@ fn pg_row(r: &postgres::Row) -> Result<Row, DbError> {
         };
         values.push(v.unwrap_or(Value::Null));
     }
-    Ok(Row(values))
+    Ok(Row::new(values))
 }
 
 impl rusqlite::ToSql for Value {
