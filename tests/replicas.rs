@@ -580,17 +580,10 @@ fn assert_converged(
 /// Poll `/healthz` of `root` until it is no longer "starting" (30 s), else
 /// fail with every replica's log.
 fn wait_ready(root: &str, replicas: &[serve::Serve], upstream: &Upstream) {
-    use std::io::{Read, Write};
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(mut s) = std::net::TcpStream::connect(root.trim_start_matches("http://")) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            let _ = s.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1") && !answer.contains("\"starting\"") {
-                return;
-            }
+        if serve::ready(root) {
+            return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -69,21 +69,27 @@ pub fn start(mut cmd: Command) -> Serve {
     Serve { child, root, log }
 }
 
+/// Is the server at `root` (`http://ADDR`) answering `/healthz` with
+/// something other than "starting"? One try.
+pub fn ready(root: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(root.trim_start_matches("http://")) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1") && !answer.contains("\"starting\"")
+}
+
 /// Poll `/healthz` of `root` (`http://ADDR`) until it is no longer
 /// "starting", at most 60 s.
 pub fn wait_ready(root: &str) {
-    use std::io::{Read, Write};
-    let addr = root.trim_start_matches("http://");
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
-        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            let _ = s.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1") && !answer.contains("\"starting\"") {
-                return;
-            }
+        if ready(root) {
+            return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
