@@ -16,6 +16,7 @@
 #   server counted (its /metrics).
 #
 # Usage: scripts/bench-instructions.sh [BINARY...]   (default: the release build)
+#        FLOOR=1 also counts examples/hyper_floor.rs serving the same bytes.
 # Needs: cargo, valgrind, wrk, curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,9 @@ for bin in "$@"; do
     sleep 0.2
   done
   entries=$(curl -sf "http://$addr$path" | grep -c '<entry>' || true)
+  # The feed's bytes, for the floor (FLOOR=1) to serve the same.
+  curl -sf "http://$addr$path" -o "$work/feed"
+  curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path" -o "$work/feed.gz"
   wrk -t1 -c32 -d2s "${header[@]}" "http://$addr$path" >/dev/null
   before=$(served "$addr")
   callgrind_control -i on "$pid" >/dev/null
@@ -68,3 +72,26 @@ for bin in "$@"; do
   n=$((after - before - 1))
   echo "$bin ($coding, $path: $entries entries): $n requests, $ir instructions, $((ir / n)) per request"
 done
+# FLOOR=1: the same count for examples/hyper_floor.rs serving those bytes
+# (what any hyper server pays), its requests from wrk's own count.
+if [ "${FLOOR:-}" = 1 ]; then
+  cargo build --release --quiet --example hyper_floor
+  run="$work/floor"; mkdir -p "$run"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$run/cg.out" \
+    "$target/release/examples/hyper_floor" "$port" "$work/feed" "$work/feed.gz" 2>"$run/log" &
+  pid=$!
+  url="http://127.0.0.1:$port$path"
+  for _ in $(seq 1 300); do curl -sf "$url" -o /dev/null && break; sleep 0.1; done
+  wrk -t1 -c32 -d2s "${header[@]}" "$url" >/dev/null
+  callgrind_control -i on "$pid" >/dev/null
+  wrk -t1 -c32 -d10s "${header[@]}" "$url" >"$run/wrk"
+  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null
+  sleep 1
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  dump=$(ls "$run"/cg.out.* | head -1)
+  ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
+  n=$(awk '/requests in/ {print $1}' "$run/wrk")
+  echo "examples/hyper_floor ($coding, the same bytes): $n requests, $ir instructions, $((ir / n)) per request"
+fi

@@ -9,9 +9,13 @@
 # - Saves the per-author feed of 50 items it serves, and its gzip bytes as
 #   the .gz beside it; two nginx (one worker each, also on CPU 0, access log
 #   off, sendfile, tcp_nopush, gzip_static; the second with open_file_cache)
-#   serve those files, checked with cmp to be the same bytes.
+#   serve those files, checked with cmp to be the same bytes; and two
+#   floors (examples/hyper_floor.rs: the least a hyper server pays here for
+#   the same prebuilt response, sending the body with writev, and with
+#   sendfile from a memfd), to tell byline's own cost from the host's.
 # - wrk -t1 -c32 -d10s --latency on CPU 1 against each, identity and then
-#   gzip, alternating, ROUNDS times (default 3); the medians are compared.
+#   gzip, alternating, ROUNDS times (default 3), each round starting with
+#   the next server in turn; the medians are compared.
 # - Reports requests/s, the server's CPU time per request (user + system of
 #   the process, from /proc/PID/stat, over each round: the figure that does
 #   not depend on wrk, which is often the limit; and all non-idle time of
@@ -21,7 +25,8 @@
 #   VmHWM) from /proc.
 #
 # Usage: scripts/bench-server.sh [AUTHORS=1000] [ITEMS=100000] [DURATION=10s]
-#        (ROUNDS=N rounds; BYLINE_BIN=PATH measures that byline binary)
+#        (ROUNDS=N rounds; BYLINE_BIN=PATH measures that byline binary;
+#        NICE=-20 runs every server and wrk at that nice level, all alike)
 # Needs: cargo, nginx, wrk, taskset, curl. A missing tool is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,21 +40,27 @@ done
 cores=$(nproc)
 [ "$cores" -ge 2 ] || echo "bench: warning: one CPU only; wrk and the servers share it" >&2
 client_cpu=$(( cores > 1 ? 1 : 0 ))
+# NICE=-20: run the servers and wrk at that nice level, all alike.
+prio=()
+[ -n "${NICE:-}" ] && prio=(nice -n "$NICE")
 
 # Ask cargo where it builds (CARGO_TARGET_DIR, config, or ./target).
 target=$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-cargo build --release --quiet --bin byline --example gen_bench_feed
+cargo build --release --quiet --bin byline --example gen_bench_feed --example hyper_floor
 # BYLINE_BIN: another build to measure (say, the one before a change).
 bin="${BYLINE_BIN:-$target/release/byline}"
 gen="$target/release/examples/gen_bench_feed"
+floor="$target/release/examples/hyper_floor"
 
 work=$(mktemp -d)
 chmod 755 "$work"
-byline_pid=""; nginx_pids=()
+byline_pid=""; nginx_pids=(); floor_pids=()
 cleanup() {
-  [ -n "$byline_pid" ] && kill "$byline_pid" 2>/dev/null && wait "$byline_pid" 2>/dev/null
-  for p in "${nginx_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  # A server killed by the signal makes `wait` fail: keep going, stop every one.
+  for p in $byline_pid "${nginx_pids[@]}" "${floor_pids[@]}"; do
+    kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,7 +71,7 @@ trap cleanup EXIT
 started=$(date +%s.%N)
 : >"$work/byline.log"
 RUST_LOG="info,byline::access=off,byline::read=warn" NO_COLOR=1 \
-  taskset -c 0 "$bin" serve --config "$work/site/feeds.toml" --listen 127.0.0.1:0 \
+  "${prio[@]}" taskset -c 0 "$bin" serve --config "$work/site/feeds.toml" --listen 127.0.0.1:0 \
   2>"$work/byline.log" &
 byline_pid=$!
 addr=""
@@ -125,7 +136,7 @@ http {
   }
 }
 EOF
-  taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" &
+  "${prio[@]}" taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" &
   nginx_pids+=("$!")
   local url="http://127.0.0.1:$port$path" worker=""
   for _ in $(seq 1 100); do curl -sf "$url" -o /dev/null && break; sleep 0.05; done
@@ -148,12 +159,31 @@ EOF
 # open_file_cache, which saves it the open/fstat/close of every request.
 start_nginx nginx ""
 start_nginx nginx_ofc "open_file_cache max=100 inactive=60s;"
-servers=(byline nginx nginx_ofc)
+# start_floor NAME [--sendfile]: examples/hyper_floor.rs, the least a hyper
+# server pays here for the same response (prebuilt, no routing or cache).
+start_floor() {
+  local name=$1 port url
+  shift
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "${prio[@]}" taskset -c 0 "$floor" "$port" "$work/static$path" "$work/static$path.gz" "$@" &
+  floor_pids+=("$!")
+  url="http://127.0.0.1:$port$path"
+  for _ in $(seq 1 100); do curl -sf "$url" -o /dev/null && break; sleep 0.05; done
+  cmp <(curl -sf "$url") <(curl -sf "http://$addr$path") \
+    || { echo "bench: $name and byline serve different bytes" >&2; exit 1; }
+  cmp <(curl -sf -H 'Accept-Encoding: gzip' "$url") <(curl -sf -H 'Accept-Encoding: gzip' "http://$addr$path") \
+    || { echo "bench: $name and byline serve different gzip bytes" >&2; exit 1; }
+  printf -v "${name}_url" '%s' "$url"
+  printf -v "${name}_worker" '%s' "${floor_pids[-1]}"
+}
+start_floor floor
+start_floor floor_sendfile --sendfile
+servers=(byline nginx nginx_ofc floor floor_sendfile)
 byline_url="http://$addr$path"
 byline_worker=$byline_pid
 
 ticks=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user, system
 # Everything CPU 0 (the servers' core) did but idle: the process's time plus
 # the kernel's network work on its behalf (softirq), and anything else there.
 core_ticks() { awk '$1 == "cpu0" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
@@ -168,16 +198,20 @@ run() { # server pid url coding round
   local steal0 steal1
   before=$(cpu_ticks "$2"); core_before=$(core_ticks)
   steal0=$(steal_ticks 0); steal1=$(steal_ticks "$client_cpu")
-  taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "${header[@]}" "$3" >"$work/$1.$4.$5.wrk" 2>&1
+  "${prio[@]}" taskset -c "$client_cpu" wrk -t1 -c32 -d"$duration" --latency "${header[@]}" "$3" >"$work/$1.$4.$5.wrk" 2>&1
   after=$(cpu_ticks "$2"); core_after=$(core_ticks)
   steal0=$(steal_pct "$steal0" "$(steal_ticks 0)"); steal1=$(steal_pct "$steal1" "$(steal_ticks "$client_cpu")")
   local rps p99 n us core
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.$4.$5.wrk")
   p99=$(awk '$1 == "99%" {print $2}' "$work/$1.$4.$5.wrk")
   n=$(awk '/requests in/ {print $1}' "$work/$1.$4.$5.wrk")
-  us=$(python3 -c "print(f'{($after - $before) / $ticks / $n * 1e6:.2f}')")
+  local split
+  read -r us split < <(python3 -c "
+(u0, s0), (u1, s1) = '$before'.split(), '$after'.split()
+f = 1e6 / $ticks / $n
+print(f'{(int(u1) - int(u0) + int(s1) - int(s0)) * f:.2f} {(int(u1) - int(u0)) * f:.2f} + {(int(s1) - int(s0)) * f:.2f}')")
   core=$(python3 -c "print(f'{($core_after - $core_before) / $ticks / $n * 1e6:.2f}')")
-  echo "| $5 | $4 | $1 | $rps | $us | $core | $p99 | $steal0 / $steal1 |" >>"$work/rounds.md"
+  echo "| $5 | $4 | $1 | $rps | $us | $split | $core | $p99 | $steal0 / $steal1 |" >>"$work/rounds.md"
   echo "$rps" >>"$work/$1.$4.rps"
   echo "$us" >>"$work/$1.$4.cpu"
   echo "$core" >>"$work/$1.$4.core"
@@ -198,11 +232,13 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 url_of() { local v="${1}_url"; echo "${!v}"; }
 pid_of() { local v="${1}_worker"; echo "${!v}"; }
 for server in "${servers[@]}"; do
-  taskset -c "$client_cpu" wrk -t1 -c32 -d2s "$(url_of "$server")" >/dev/null 2>&1
+  "${prio[@]}" taskset -c "$client_cpu" wrk -t1 -c32 -d2s "$(url_of "$server")" >/dev/null 2>&1
 done
+# Each round starts with the next server, so none is always measured first.
 for round in $(seq 1 "$rounds"); do
   for coding in identity gzip; do
-    for server in "${servers[@]}"; do
+    for i in "${!servers[@]}"; do
+      server=${servers[$(( (i + round - 1) % ${#servers[@]} ))]}
       run "$server" "$(pid_of "$server")" "$(url_of "$server")" "$coding" "$round"
     done
   done
@@ -215,22 +251,25 @@ echo "site: $items items, $authors authors; $path: $entries entries, $size bytes
 echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (read, merge, publish): $published"
 echo "load average before the run: $load"
 echo "nginx: one worker, sendfile, tcp_nopush, gzip_static; nginx_ofc: the same with open_file_cache"
+echo "floor: examples/hyper_floor.rs (hyper 1, current-thread runtime, one prebuilt response, writev);"
+echo "  floor_sendfile: the same sending the body with sendfile from a memfd (zero-copy, as nginx does)"
 echo "cpu: servers on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency; $rounds alternating rounds"
 echo "cpu per request: the server process's user + system time over the round (/proc/PID/stat) / requests;"
 echo "  CPU 0: all non-idle time of the servers' core (/proc/stat: user, nice, system, irq, softirq, steal) / requests"
 echo "steal: % of the round the hypervisor gave the servers' CPU 0 / the client's CPU $client_cpu to others (/proc/stat)"
 echo
-echo "| round | coding | server | requests/s | process CPU us/request | CPU 0 us/request | p99 latency | steal % |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| round | coding | server | requests/s | process CPU us/request | of which user + system | CPU 0 us/request | p99 latency | steal % |"
+echo "|---|---|---|---|---|---|---|---|---|"
 cat "$work/rounds.md"
 echo
-echo "| coding | median of | byline | nginx | byline / nginx | nginx + open_file_cache | byline / that |"
-echo "|---|---|---|---|---|---|---|"
+echo "| coding | median of | byline | nginx | byline / nginx | nginx_ofc | byline / nginx_ofc | floor | floor / nginx | floor_sendfile | floor_sendfile / nginx |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for coding in identity gzip; do
   for m in rps cpu core p99; do
     b=$(median "$work/byline.$coding.$m"); n=$(median "$work/nginx.$coding.$m"); o=$(median "$work/nginx_ofc.$coding.$m")
+    f=$(median "$work/floor.$coding.$m"); s=$(median "$work/floor_sendfile.$coding.$m")
     case $m in rps) label="requests/s";; cpu) label="process CPU us/request";; core) label="CPU 0 us/request";; p99) label="p99 ms";; esac
-    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x | $o | $(ratio "$b" "$o")x |"
+    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x | $o | $(ratio "$b" "$o")x | $f | $(ratio "$f" "$n")x | $s | $(ratio "$s" "$n")x |"
   done
 done
 echo
