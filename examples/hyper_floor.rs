@@ -8,12 +8,14 @@
 //! request is hyper, tokio and the kernel's TCP path, which every
 //! hyper-based server pays; the gap between it and byline is byline's own.
 //!
-//!     cargo run --release --example hyper_floor -- PORT FEED FEED.gz [--sendfile]
+//!     cargo run --release --example hyper_floor -- PORT FEED FEED.gz [--sendfile[=DIR]]
 //!
 //! `--sendfile` (Linux) keeps both bodies in a memfd, mapped read-only, and
 //! sends a body with `sendfile(2)` from it instead of `writev(2)` from
 //! memory: the zero-copy path nginx takes for a file, measured here to say
 //! what that path would be worth (byline does not take it).
+//! `--sendfile=DIR` keeps them in an unnamed file in DIR (`O_TMPFILE`)
+//! instead: the file system's page cache, as nginx's file is.
 
 use std::convert::Infallible;
 use std::io;
@@ -35,15 +37,21 @@ use tokio::net::{TcpListener, TcpStream};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [port, plain, gzip, rest @ ..] = args.as_slice() else {
-        return Err("usage: hyper_floor PORT FEED FEED.gz [--sendfile]".into());
+        return Err("usage: hyper_floor PORT FEED FEED.gz [--sendfile[=DIR]]".into());
     };
     let port: u16 = port.parse()?;
-    let sendfile = rest.iter().any(|a| a == "--sendfile");
+    // None: writev; Some(None): a memfd; Some(Some(dir)): a file in dir.
+    let sendfile = rest
+        .iter()
+        .find_map(|a| match a.strip_prefix("--sendfile") {
+            Some("") => Some(None),
+            Some(dir) => dir.strip_prefix('=').map(Some),
+            None => None,
+        });
     let (plain, gzip) = (std::fs::read(plain)?, std::fs::read(gzip)?);
-    let spool = Arc::new(if sendfile {
-        vec![Mapped::new(&plain)?, Mapped::new(&gzip)?]
-    } else {
-        Vec::new()
+    let spool = Arc::new(match sendfile {
+        Some(dir) => vec![Mapped::new(&plain, dir)?, Mapped::new(&gzip, dir)?],
+        None => Vec::new(),
     });
     let body = |data: Vec<u8>, i: usize| match spool.get(i) {
         Some(m) => Bytes::from_owner(MappedBytes(*m)),
@@ -105,8 +113,8 @@ fn headers(encoding: Option<&'static str>) -> HeaderMap {
     h
 }
 
-/// A body copied into a memfd and mapped read-only: its bytes can be sent
-/// from the file with `sendfile`. Never unmapped (the example runs until
+/// A body copied into a memfd (or an unnamed file) and mapped read-only: its
+/// bytes can be sent from the file with `sendfile`. Never unmapped (the example runs until
 /// killed).
 #[derive(Clone, Copy)]
 struct Mapped {
@@ -116,11 +124,21 @@ struct Mapped {
 }
 
 impl Mapped {
-    fn new(data: &[u8]) -> io::Result<Self> {
+    fn new(data: &[u8], dir: Option<&str>) -> io::Result<Self> {
+        let dir = dir
+            .map(|d| std::ffi::CString::new(d).map_err(io::Error::other))
+            .transpose()?;
         // SAFETY: plain system calls on a new descriptor; the mapping is
         // read-only and shared, and lives as long as the process.
         unsafe {
-            let fd = libc::memfd_create(c"hyper_floor".as_ptr(), libc::MFD_CLOEXEC);
+            let fd = match &dir {
+                Some(d) => libc::open(
+                    d.as_ptr(),
+                    libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
+                    0o600,
+                ),
+                None => libc::memfd_create(c"hyper_floor".as_ptr(), libc::MFD_CLOEXEC),
+            };
             if fd < 0 {
                 return Err(io::Error::last_os_error());
             }

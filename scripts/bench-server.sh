@@ -9,10 +9,11 @@
 # - Saves the per-author feed of 50 items it serves, and its gzip bytes as
 #   the .gz beside it; two nginx (one worker each, also on CPU 0, access log
 #   off, sendfile, tcp_nopush, gzip_static; the second with open_file_cache)
-#   serve those files, checked with cmp to be the same bytes; and two
+#   serve those files, checked with cmp to be the same bytes; and three
 #   floors (examples/hyper_floor.rs: the least a hyper server pays here for
-#   the same prebuilt response, sending the body with writev, and with
-#   sendfile from a memfd), to tell byline's own cost from the host's.
+#   the same prebuilt response, sending the body with writev, with
+#   sendfile from a memfd, and with sendfile from an unnamed file beside
+#   nginx's), to tell byline's own cost from the host's.
 # - wrk -t1 -c32 -d10s --latency on CPU 1 against each, identity and then
 #   gzip, alternating, ROUNDS times (default 3), each round starting with
 #   the next server in turn; the medians are compared.
@@ -178,7 +179,8 @@ start_floor() {
 }
 start_floor floor
 start_floor floor_sendfile --sendfile
-servers=(byline nginx nginx_ofc floor floor_sendfile)
+start_floor floor_file "--sendfile=$work"
+servers=(byline nginx nginx_ofc floor floor_sendfile floor_file)
 byline_url="http://$addr$path"
 byline_worker=$byline_pid
 
@@ -252,7 +254,8 @@ echo "byline ready after $(python3 -c "print(f'{$ready - $started:.1f}')") s (re
 echo "load average before the run: $load"
 echo "nginx: one worker, sendfile, tcp_nopush, gzip_static; nginx_ofc: the same with open_file_cache"
 echo "floor: examples/hyper_floor.rs (hyper 1, current-thread runtime, one prebuilt response, writev);"
-echo "  floor_sendfile: the same sending the body with sendfile from a memfd (zero-copy, as nginx does)"
+echo "  floor_sendfile: the same sending the body with sendfile from a memfd (zero-copy, as nginx does);"
+echo "  floor_file: sendfile from an unnamed file (O_TMPFILE) in the work folder, as nginx's file: $(stat -f -c %T "$work")"
 echo "cpu: servers on CPU 0, wrk on CPU $client_cpu; wrk -t1 -c32 -d$duration --latency; $rounds alternating rounds"
 echo "cpu per request: the server process's user + system time over the round (/proc/PID/stat) / requests;"
 echo "  CPU 0: all non-idle time of the servers' core (/proc/stat: user, nice, system, irq, softirq, steal) / requests"
@@ -262,14 +265,14 @@ echo "| round | coding | server | requests/s | process CPU us/request | of which
 echo "|---|---|---|---|---|---|---|---|---|"
 cat "$work/rounds.md"
 echo
-echo "| coding | median of | byline | nginx | byline / nginx | nginx_ofc | byline / nginx_ofc | floor | floor / nginx | floor_sendfile | floor_sendfile / nginx |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| coding | median of | byline | nginx | byline / nginx | nginx_ofc | byline / nginx_ofc | floor | floor / nginx | floor_sendfile | floor_sendfile / nginx | floor_file | floor_file / nginx |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for coding in identity gzip; do
   for m in rps cpu core p99; do
     b=$(median "$work/byline.$coding.$m"); n=$(median "$work/nginx.$coding.$m"); o=$(median "$work/nginx_ofc.$coding.$m")
-    f=$(median "$work/floor.$coding.$m"); s=$(median "$work/floor_sendfile.$coding.$m")
+    f=$(median "$work/floor.$coding.$m"); s=$(median "$work/floor_sendfile.$coding.$m"); t=$(median "$work/floor_file.$coding.$m")
     case $m in rps) label="requests/s";; cpu) label="process CPU us/request";; core) label="CPU 0 us/request";; p99) label="p99 ms";; esac
-    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x | $o | $(ratio "$b" "$o")x | $f | $(ratio "$f" "$n")x | $s | $(ratio "$s" "$n")x |"
+    echo "| $coding | $label | $b | $n | $(ratio "$b" "$n")x | $o | $(ratio "$b" "$o")x | $f | $(ratio "$f" "$n")x | $s | $(ratio "$s" "$n")x | $t | $(ratio "$t" "$n")x |"
   done
 done
 echo
