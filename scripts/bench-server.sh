@@ -160,7 +160,7 @@ EOF
 # open_file_cache, which saves it the open/fstat/close of every request.
 start_nginx nginx ""
 start_nginx nginx_ofc "open_file_cache max=100 inactive=60s;"
-# start_floor NAME [--sendfile]: examples/hyper_floor.rs, the least a hyper
+# start_floor NAME [--sendfile[=DIR]]: examples/hyper_floor.rs, the least a hyper
 # server pays here for the same response (prebuilt, no routing or cache).
 start_floor() {
   local name=$1 port url

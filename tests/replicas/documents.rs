@@ -80,14 +80,7 @@ pub(crate) fn documents(
 
 /// The titles of a JSON feed's items.
 pub(crate) fn titles(doc: &Doc) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_slice(&doc.2)
-        .unwrap_or_else(|e| panic!("not a JSON Feed ({e}): {}", String::from_utf8_lossy(&doc.2)));
-    v["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["title"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    crate::serve::json_feed_titles(&doc.2)
 }
 
 /// Every item id of a JSON feed appears once.

@@ -144,3 +144,15 @@ pub fn wait_for(rt: &tokio::runtime::Runtime, url: &str, done: impl Fn(&str) -> 
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The titles of a JSON Feed's items, in order.
+pub fn json_feed_titles(body: &[u8]) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not a JSON Feed ({e}): {}", String::from_utf8_lossy(body)));
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
