@@ -855,6 +855,38 @@ fn slow_headers_are_cut_off() {
 }
 
 #[test]
+fn idle_keep_alive_closes_and_busy_connections_stay() {
+    // header_timeout_secs = 1: no progress for 1 to 1.25 s closes a connection.
+    let s = Server::start("http://127.0.0.1:8080/", "");
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let answered = |c: &mut TcpStream| {
+        let mut buf = [0u8; 4096];
+        let n = c.read(&mut buf).unwrap_or(0);
+        n > 0 && buf.starts_with(b"HTTP/1.1 200")
+    };
+    // A request every 0.5 s for 3 s keeps its connection: each is progress.
+    let mut busy = TcpStream::connect(&s.addr).unwrap();
+    busy.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for n in 0..6 {
+        busy.write_all(request).unwrap();
+        assert!(answered(&mut busy), "request {n} on a busy connection");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Left idle after a response, it is closed.
+    busy.write_all(request).unwrap();
+    assert!(answered(&mut busy));
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = busy.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "idle connection closed after {waited:?}"
+    );
+    assert!(rest.is_empty(), "unexpected bytes {rest:?}");
+}
+
+#[test]
 fn extra_connections_wait_for_a_free_slot() {
     let s = Server::start("http://127.0.0.1:8080/", "max_connections = 1");
     // The first client holds the only slot with a keep-alive connection.

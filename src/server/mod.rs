@@ -5,8 +5,9 @@
 //! their gzip and brotli bytes and validators, so a request is a lookup.
 //!
 //! It is meant to sit on loopback behind a reverse proxy and to stay up under
-//! misbehaving clients: a client must send its headers within
-//! `header_timeout_secs`, request heads and targets are size-limited, bodies
+//! misbehaving clients: a connection must make progress (complete a request
+//! head, take response bytes) within `header_timeout_secs`, request heads and
+//! targets are size-limited, bodies
 //! are refused, at most `max_connections` are served at once (the rest wait in
 //! the kernel's backlog), and a shutdown signal lets requests in flight finish.
 
@@ -21,7 +22,7 @@ mod status;
 pub use published::Published;
 pub use status::SourceStatus;
 
-use conn::{PerAddress, WriteDeadline};
+use conn::{Held, PerAddress, Progress, WriteDeadline};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,10 +33,10 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
 /// How long requests in flight get to finish after a shutdown signal.
@@ -48,6 +49,34 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Pause after a failed accept (out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// One open connection, counted in the metrics while it lives; it holds the
+/// connection's places (a `max_connections` permit, its address's count).
+struct Open {
+    published: Arc<Published>,
+    _places: (OwnedSemaphorePermit, Held),
+}
+
+impl Open {
+    fn new(published: Arc<Published>, places: (OwnedSemaphorePermit, Held)) -> Self {
+        let metrics = &published.metrics;
+        metrics.connections_total.fetch_add(1, Relaxed);
+        metrics.connections_open.fetch_add(1, Relaxed);
+        Open {
+            published,
+            _places: places,
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.published
+            .metrics
+            .connections_open
+            .fetch_sub(1, Relaxed);
+    }
+}
+
 /// Serve `published` on `listener` until `shutdown` completes, then stop
 /// accepting and give open connections [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
@@ -59,11 +88,10 @@ pub async fn serve(
     let config = published.config();
     let server = &config.server;
     let permits = Arc::new(Semaphore::new(server.max_connections));
+    // No hyper timer: the header timeout is conn::watch's, per connection.
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(server.header_timeout_secs))
-        .max_buf_size(MAX_HEAD_BYTES)
-        .keep_alive(true);
+    http.max_buf_size(MAX_HEAD_BYTES).keep_alive(true);
+    let header_timeout = Duration::from_secs(server.header_timeout_secs);
     let graceful = GracefulShutdown::new();
     let write_timeout = Duration::from_secs(server.write_timeout_secs);
     let per_ip = PerAddress::new(server.max_connections_per_ip);
@@ -97,23 +125,36 @@ pub async fn serve(
         };
         // Responses are written whole; don't let Nagle hold back the last segment.
         let _ = stream.set_nodelay(true);
+        let progress = Arc::new(Progress::default());
         let state = published.clone();
+        let heads = progress.clone();
         let service = service_fn(move |req| {
+            heads.made();
             std::future::ready(Ok::<_, Infallible>(respond::handle(&state, peer, req)))
         });
-        let io = TokioIo::new(WriteDeadline::new(stream, write_timeout));
+        let io = TokioIo::new(WriteDeadline::new(stream, write_timeout, progress.clone()));
         let connection = graceful.watch(http.serve_connection(io, service));
-        let metrics_owner = published.clone();
-        tokio::spawn(async move {
-            let metrics = &metrics_owner.metrics;
-            metrics.connections_total.fetch_add(1, Relaxed);
-            metrics.connections_open.fetch_add(1, Relaxed);
+        // Counted open until the task ends, also when the watchdog aborts it.
+        let open = Open::new(published.clone(), (permit, held));
+        let task = tokio::spawn(async move {
             if let Err(e) = connection.await {
-                metrics.connection_errors.fetch_add(1, Relaxed);
+                open.published
+                    .metrics
+                    .connection_errors
+                    .fetch_add(1, Relaxed);
                 debug!(%peer, error = %e, "connection closed with an error");
             }
-            metrics.connections_open.fetch_sub(1, Relaxed);
-            drop((permit, held));
+            drop(open);
+        });
+        let metrics_owner = published.clone();
+        tokio::spawn(async move {
+            if conn::watch(task, progress, header_timeout).await {
+                metrics_owner
+                    .metrics
+                    .connection_errors
+                    .fetch_add(1, Relaxed);
+                debug!(%peer, timeout_secs = header_timeout.as_secs(), "no request or response progress; closed");
+            }
         });
     }
     drop(listener);

@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+
+use asked::Asked;
 use http_body_util::Full;
 use hyper::body::Body as _;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -19,7 +21,7 @@ use url::Url;
 use crate::render::Site;
 use crate::views::ViewKey;
 
-use super::cache::{Coding, Entry};
+use super::cache::Entry;
 use super::metrics::RouteClass;
 use super::published::{Missing, Narrowing, Published, Settings, Snapshot};
 use super::routes::{self, DocRef, Route, ViewRef};
@@ -92,7 +94,8 @@ fn respond<B: hyper::body::Body>(
     }
     // RFC 9112 section 3.2: an HTTP/1.1 request without a Host header, or
     // with more than one, is answered 400.
-    let hosts = req.headers().get_all(header::HOST).iter().count();
+    let asked = Asked::read(req.headers());
+    let hosts = asked.hosts;
     if req.version() == hyper::Version::HTTP_11 && hosts != 1 {
         let why = if hosts == 0 {
             "no Host header"
@@ -145,7 +148,7 @@ fn respond<B: hyper::body::Body>(
         );
     }
     match route {
-        Route::Doc { path, doc } => document(snap, peer, req, &path, doc),
+        Route::Doc { path, doc } => document(snap, peer, req, &asked, &path, doc),
         Route::Health => (
             RouteClass::Health,
             health(
@@ -218,6 +221,7 @@ fn document<B>(
     snap: &Snapshot,
     peer: SocketAddr,
     req: &Request<B>,
+    asked: &Asked,
     path: &str,
     doc: DocRef,
 ) -> (RouteClass, Response<Body>) {
@@ -255,7 +259,7 @@ fn document<B>(
             } else {
                 VARY
             };
-            (class, send(settings, req.headers(), &entry, vary))
+            (class, send(settings, asked, &entry, vary))
         }
         Err(missing) => (
             class,
@@ -265,14 +269,9 @@ fn document<B>(
 }
 
 /// The entry in the best coding the client accepts, or 304 when its copy is current.
-fn send(
-    settings: &Settings,
-    headers: &HeaderMap,
-    entry: &Entry,
-    vary: &'static str,
-) -> Response<Body> {
-    let wanted = negotiate(headers, entry);
-    if not_modified(headers, entry) {
+fn send(settings: &Settings, asked: &Asked, entry: &Entry, vary: &'static str) -> Response<Body> {
+    let wanted = asked.coding(entry);
+    if asked.not_modified(entry) {
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         *r.headers_mut() = entry.not_modified_head(wanted, &settings.cache_control, vary);
@@ -282,79 +281,6 @@ fn send(
     let mut r = Response::new(Full::new(body.clone()));
     *r.headers_mut() = entry.head(wanted, &settings.cache_control, vary);
     r
-}
-
-/// Is the client's copy current? `If-None-Match` decides when present (any
-/// coding's tag of the same content matches; weak tags compare by value, as
-/// RFC 9110 asks for this header); otherwise `If-Modified-Since` against the
-/// newest item's time.
-fn not_modified(headers: &HeaderMap, entry: &Entry) -> bool {
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
-        let Ok(inm) = inm.to_str() else { return false };
-        return inm.split(',').map(str::trim).any(|tag| {
-            if tag == "*" {
-                return true;
-            }
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            let tag = tag.trim_matches('"');
-            let tag = tag
-                .strip_suffix("-gz")
-                .or_else(|| tag.strip_suffix("-br"))
-                .unwrap_or(tag);
-            tag == entry.digest
-        });
-    }
-    let since = headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| DateTime::parse_from_rfc2822(v.trim()).ok());
-    match (since, entry.last_modified) {
-        (Some(since), Some(modified)) => modified.timestamp() <= since.timestamp(),
-        _ => false,
-    }
-}
-
-/// Pick a coding from `Accept-Encoding` (with q-values and `*`): the highest
-/// q among those the entry has, brotli before gzip before identity on a tie.
-fn negotiate(headers: &HeaderMap, entry: &Entry) -> Coding {
-    let Some(accept) = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Coding::Identity;
-    };
-    let (mut br, mut gz, mut id, mut star) = (None, None, None, None);
-    for part in accept.split(',') {
-        let mut params = part.split(';');
-        let name = params.next().unwrap_or("").trim();
-        let q = params
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        if name.eq_ignore_ascii_case("br") {
-            br = Some(q);
-        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
-            gz = Some(q);
-        } else if name.eq_ignore_ascii_case("identity") {
-            id = Some(q);
-        } else if name == "*" {
-            star = Some(q);
-        }
-    }
-    let mut best = (
-        id.or(star.filter(|q| *q <= 0.0)).unwrap_or(1.0),
-        Coding::Identity,
-    );
-    for (q, coding) in [(gz.or(star), Coding::Gzip), (br.or(star), Coding::Brotli)] {
-        if let Some(q) = q
-            && q > 0.0
-            && q >= best.0
-            && entry.has(coding)
-        {
-            best = (q, coding);
-        }
-    }
-    best.1
 }
 
 fn text(status: StatusCode, body: String) -> Response<Body> {
@@ -586,5 +512,6 @@ fn forwarded_site(settings: &Settings, peer: IpAddr, headers: &HeaderMap) -> Opt
     })
 }
 
+mod asked;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Codings, validators, proxies and the client address of the access log.
 
 use super::*;
+use crate::server::cache::Coding;
 use crate::site::Document;
 
 fn entry(body: &str) -> Entry {
@@ -26,10 +27,25 @@ fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 }
 
 #[test]
+fn one_pass_counts_hosts_and_keeps_first_values() {
+    let mut h = HeaderMap::new();
+    assert_eq!(Asked::read(&h).hosts, 0);
+    h.append(header::HOST, HeaderValue::from_static("a"));
+    h.append(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    h.append(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+    assert_eq!(Asked::read(&h).hosts, 1);
+    h.append(header::HOST, HeaderValue::from_static("b"));
+    assert_eq!(Asked::read(&h).hosts, 2);
+    let e = entry(&"<entry>repeated text</entry>".repeat(100));
+    // The first Accept-Encoding line, as HeaderMap::get reads it.
+    assert_eq!(Asked::read(&h).coding(&e), Coding::Gzip);
+}
+
+#[test]
 fn negotiates_q_values() {
     let e = entry(&"<entry>repeated text</entry>".repeat(100));
-    let pick = |ae: &str| negotiate(&headers(&[("accept-encoding", ae)]), &e);
-    assert_eq!(negotiate(&HeaderMap::new(), &e), Coding::Identity);
+    let pick = |ae: &str| Asked::read(&headers(&[("accept-encoding", ae)])).coding(&e);
+    assert_eq!(Asked::read(&HeaderMap::new()).coding(&e), Coding::Identity);
     assert_eq!(pick("gzip, deflate, br"), Coding::Brotli);
     assert_eq!(pick("gzip"), Coding::Gzip);
     assert_eq!(pick("br;q=0.5, gzip"), Coding::Gzip);
@@ -40,7 +56,7 @@ fn negotiates_q_values() {
     // Nothing worth compressing: identity whatever is asked.
     let tiny = entry("<x/>");
     assert_eq!(
-        negotiate(&headers(&[("accept-encoding", "br")]), &tiny),
+        Asked::read(&headers(&[("accept-encoding", "br")])).coding(&tiny),
         Coding::Identity
     );
 }
@@ -49,7 +65,7 @@ fn negotiates_q_values() {
 fn conditional_requests() {
     let e = entry(&"<entry>repeated text</entry>".repeat(100));
     let tag = format!("\"{}\"", e.digest);
-    let check = |pairs: &[(&'static str, &str)]| not_modified(&headers(pairs), &e);
+    let check = |pairs: &[(&'static str, &str)]| Asked::read(&headers(pairs)).not_modified(&e);
     assert!(check(&[("if-none-match", &tag)]));
     assert!(check(&[("if-none-match", &format!("\"x\", W/{tag}"))]));
     assert!(check(&[("if-none-match", &format!("\"{}-gz\"", e.digest))]));
