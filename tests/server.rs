@@ -887,6 +887,35 @@ fn idle_keep_alive_closes_and_busy_connections_stay() {
 }
 
 #[test]
+fn a_reader_pausing_longer_than_the_header_timeout_keeps_its_responses() {
+    // header_timeout_secs = 1, write_timeout_secs 30 (the default): a client
+    // that stops reading for 2.5 s is the write deadline's to judge, and it
+    // allows that; the watchdog must not close the connection meanwhile.
+    let s = Server::start("http://127.0.0.1:8080/", "");
+    let one = raw(
+        &s.addr,
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(one.starts_with(b"HTTP/1.1 200"));
+    // Enough responses to fill both socket buffers many times over.
+    let n = (24 << 20) / one.len() + 1;
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request = b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut last = request.to_vec();
+    last.truncate(last.len() - 2);
+    last.extend_from_slice(b"Connection: close\r\n\r\n");
+    let mut all = request.repeat(n - 1);
+    all.extend_from_slice(&last);
+    c.write_all(&all).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    let answered = got.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
+    assert_eq!(answered, n, "{} of {n} responses arrived", answered);
+}
+
+#[test]
 fn extra_connections_wait_for_a_free_slot() {
     let s = Server::start("http://127.0.0.1:8080/", "max_connections = 1");
     // The first client holds the only slot with a keep-alive connection.

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -24,20 +24,25 @@ use tokio::time::Sleep;
 use super::Published;
 
 /// How far one connection has got: request heads completed plus writes
-/// that made progress. Its task counts; its [`watch`] reads.
+/// that made progress, and whether a write waits on the client (then the
+/// write deadline, not the watchdog, decides). Its task counts; its
+/// [`watch`] reads.
 #[derive(Default)]
-pub(crate) struct Progress(AtomicU64);
+pub(crate) struct Progress {
+    made: AtomicU64,
+    writing: AtomicBool,
+}
 
 impl Progress {
     pub(crate) fn made(&self) {
-        self.0.fetch_add(1, Relaxed);
+        self.made.fetch_add(1, Relaxed);
     }
 }
 
 /// Close the connection served by `task` once it has made no [`Progress`]
 /// for `timeout` (checked every quarter of it, so after at most 1.25 times
-/// it); return when the task ends, however it ends. Returns whether it
-/// closed the connection.
+/// it) with no write waiting on the client; return when the task ends,
+/// however it ends. Returns whether it closed the connection.
 ///
 /// This replaces hyper's `header_read_timeout`, which starts a timer per
 /// request: about 900 instructions of the 12,400 a cached feed costs. Here a
@@ -48,15 +53,15 @@ pub(crate) async fn watch(
     timeout: Duration,
 ) -> bool {
     let period = (timeout / 4).max(Duration::from_millis(1));
-    let mut seen = progress.0.load(Relaxed);
+    let mut seen = progress.made.load(Relaxed);
     let mut still = Duration::ZERO;
     loop {
         tokio::select! {
             _ = &mut task => return false,
             () = tokio::time::sleep(period) => {}
         }
-        let now = progress.0.load(Relaxed);
-        if now == seen {
+        let now = progress.made.load(Relaxed);
+        if now == seen && !progress.writing.load(Relaxed) {
             still += period;
             if still >= timeout {
                 task.abort();
@@ -94,15 +99,19 @@ impl<T> WriteDeadline<T> {
     fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
         match poll {
             Poll::Ready(r) => {
-                self.timer = None;
+                if self.timer.take().is_some() {
+                    self.progress.writing.store(false, Relaxed);
+                }
                 self.progress.made();
                 Poll::Ready(r)
             }
             Poll::Pending => {
                 let timeout = self.timeout;
-                let timer = self
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                let progress = &self.progress;
+                let timer = self.timer.get_or_insert_with(|| {
+                    progress.writing.store(true, Relaxed);
+                    Box::pin(tokio::time::sleep(timeout))
+                });
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
