@@ -46,7 +46,7 @@ pub struct Scheduler {
     starting: Arc<std::sync::atomic::AtomicBool>,
     /// Another replica stored a change while it ran.
     missed: Arc<std::sync::atomic::AtomicBool>,
-    /// Refreshes of a shared store this replica has claimed and not ended.
+    /// Refreshes of a shared store this replica has claimed and not stored.
     claims: Arc<tokio::sync::Semaphore>,
 }
 
@@ -284,9 +284,9 @@ impl Scheduler {
             return Ok(false);
         };
         if !self.store.shared() {
-            return Ok(self.tick(n, publish).await);
+            return Ok(self.tick(n, publish, None).await);
         }
-        let Ok(_claimed) = self.claims.clone().acquire_owned().await else {
+        let Ok(slot) = self.claims.clone().acquire_owned().await else {
             return Err(self.config.store.lease);
         };
         let lease = self.config.store.lease;
@@ -332,7 +332,7 @@ impl Scheduler {
                 }
             })
         };
-        let changed = self.tick(n, publish).await;
+        let changed = self.tick(n, publish, Some(slot)).await;
         renew.abort();
         let next = match interval {
             Some(interval) if !interval.is_zero() => {
@@ -353,13 +353,22 @@ impl Scheduler {
         Ok(changed)
     }
 
-    /// Refresh source `n`; publish when asked and something changed.
-    async fn tick(&self, n: usize, publish: bool) -> bool {
+    /// Refresh source `n`; publish when asked and something changed. The
+    /// claim `slot` is given back once the refresh is stored: a publish
+    /// (one at a time, seconds in a debug build) must not hold up other
+    /// sources' fetches, only this source's release.
+    async fn tick(
+        &self,
+        n: usize,
+        publish: bool,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> bool {
         let Some(source) = self.config.sources.get(n) else {
             return false;
         };
         let now = Utc::now();
         let outcome = refresh_source(&self.store, &self.config, source, &self.fetcher, now).await;
+        drop(slot);
         if outcome.failed() {
             warn!(source = %source.name, errors = ?outcome.messages(), "refresh failed; stored items stay served");
         } else {
