@@ -11,6 +11,8 @@
 mod http_server;
 #[path = "support/serve.rs"]
 mod support_serve;
+#[path = "support/tools.rs"]
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,6 +118,10 @@ fn status(config: &Path) -> (Option<i32>, String) {
 
 /// jing against RFC 4287's schema, and feed-rs: the status feed is Atom.
 fn valid_atom(dir: &Path, atom: &str) {
+    feed_rs::parser::parse(atom.as_bytes()).expect("feed-rs reads /status.atom");
+    if !tools::require("jing", "jing") {
+        return;
+    }
     let file: PathBuf = dir.join("status.atom");
     std::fs::write(&file, atom).expect("write atom");
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/atom.rnc");
@@ -130,7 +136,6 @@ fn valid_atom(dir: &Path, atom: &str) {
         "jing rejected /status.atom:\n{}\n{atom}",
         String::from_utf8_lossy(&out.stdout)
     );
-    feed_rs::parser::parse(atom.as_bytes()).expect("feed-rs reads /status.atom");
 }
 
 #[test]

@@ -6,12 +6,15 @@
 //! a reader would show it (the `content_html` as a page of its own). Every
 //! payload, if it ran, would set `window.__pwned` or the page title, or open
 //! a dialog (which makes the next WebDriver call fail). `.ci/run` installs
-//! `chromium` and `chromium-driver`; a missing one fails the test.
+//! `chromium` and `chromium-driver`; without them `cargo test` skips this
+//! test and says so, and under CI it fails (`support/tools.rs`).
 
 #[path = "support/http_server.rs"]
 mod http_server;
 #[path = "support/serve.rs"]
 mod support_serve;
+#[path = "support/tools.rs"]
+mod tools;
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
@@ -38,6 +41,10 @@ fn escape(s: &str) -> String {
 
 #[test]
 fn hostile_titles_summaries_and_article_bodies_run_nowhere() {
+    if !tools::require("chromedriver", "chromium-driver") || !tools::require("chromium", "chromium")
+    {
+        return;
+    }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let upstream = rt.block_on(TestServer::start());
     let items: String = (1..=3)

@@ -158,5 +158,7 @@ mod feeds;
 mod pages;
 #[path = "render/text.rs"]
 mod text;
+#[path = "support/tools.rs"]
+mod tools;
 #[path = "render/validity.rs"]
 mod validity;

@@ -2,11 +2,15 @@
 //! enter a local fixture server's url, pick a candidate, change a selector
 //! and see the counts change, then copy the block, which is what `suggest`
 //! prints and which `byline check` reads to the same items. Chromium renders
-//! each step's page (`--dump-dom`); every step is a plain GET form.
+//! each step's page (`--dump-dom`); every step is a plain GET form. Without
+//! `chromium` on PATH `cargo test` skips the browser test and says so; under
+//! CI it fails (`support/tools.rs`).
 
 mod common;
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/tools.rs"]
+mod tools;
 
 use std::process::Command;
 
@@ -60,6 +64,9 @@ fn query(pairs: &[(&str, &str)]) -> String {
 
 #[test]
 fn pick_edit_and_copy_in_a_real_browser() {
+    if !tools::require("chromium", "chromium") {
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
