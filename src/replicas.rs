@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::fetch::SharedSlots;
-use crate::store::CHANNEL;
+use crate::store::{CHANNEL, pg_message};
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,11 +29,11 @@ const SLOT_POLL: Duration = Duration::from_millis(25);
 /// The longest wait between two attempts to reconnect.
 const MAX_RECONNECT: Duration = Duration::from_secs(30);
 
-async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let mut config = crate::store::pg_config(url)?;
+async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+    let (mut config, tls) = crate::store::pg_config(url).map_err(|e| e.to_string())?;
     config.connect_timeout(CONNECT_TIMEOUT);
     config.application_name("byline replica");
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+    let (client, connection) = config.connect(tls).await.map_err(|e| pg_message(&e))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             debug!(error = %e, "replica connection closed");
@@ -66,13 +66,10 @@ pub fn changes(url: String) -> mpsc::Receiver<Option<i32>> {
 
 /// Listen until the connection fails (`Err`) or nobody receives (`Ok`).
 async fn listen(url: &str, tx: &mpsc::Sender<Option<i32>>, first: bool) -> Result<(), String> {
-    let mut config = crate::store::pg_config(url).map_err(|e| e.to_string())?;
+    let (mut config, tls) = crate::store::pg_config(url).map_err(|e| e.to_string())?;
     config.connect_timeout(CONNECT_TIMEOUT);
     config.application_name("byline listener");
-    let (client, mut connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (client, mut connection) = config.connect(tls).await.map_err(|e| pg_message(&e))?;
     let (note_tx, mut notes) = mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -84,7 +81,7 @@ async fn listen(url: &str, tx: &mpsc::Sender<Option<i32>>, first: bool) -> Resul
                     }
                 }
                 Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(pg_message(&e)),
             }
         }
         Err("the server closed the connection".to_owned())
@@ -92,7 +89,7 @@ async fn listen(url: &str, tx: &mpsc::Sender<Option<i32>>, first: bool) -> Resul
     client
         .batch_execute(&format!("LISTEN {CHANNEL}"))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| pg_message(&e))?;
     if !first && tx.send(None).await.is_err() {
         return Ok(());
     }
@@ -130,7 +127,7 @@ impl PgSlots {
     }
 
     /// The session, connected on first use and again after it failed.
-    async fn client(&self) -> Result<Arc<tokio_postgres::Client>, tokio_postgres::Error> {
+    async fn client(&self) -> Result<Arc<tokio_postgres::Client>, String> {
         let mut slot = self.client.lock().await;
         if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
@@ -143,7 +140,7 @@ impl PgSlots {
     async fn take_slot(&self, host: &str, limit: usize) -> Result<Box<dyn Send>, String> {
         let key = host_key(host);
         loop {
-            let client = self.client().await.map_err(|e| e.to_string())?;
+            let client = self.client().await?;
             for slot in 0..i32::try_from(limit).unwrap_or(i32::MAX) {
                 // Reserved here before asking, so two requests of this
                 // replica never ask for one lock.
@@ -168,7 +165,7 @@ impl PgSlots {
                     }
                     Err(e) => {
                         lock(&self.held).remove(&(key, slot));
-                        return Err(e.to_string());
+                        return Err(pg_message(&e));
                     }
                 }
             }

@@ -51,7 +51,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use crate::config::StoreLocation as Location;
 use crate::model::Item;
 use db::{Db, params};
-pub use db::{DbError, pg_config};
+pub use db::{DbError, pg_config, pg_message};
 
 /// What to do with a damaged store without losing its history.
 const DAMAGE_HINT: &str = "keep the history: stop byline, copy the file with its -wal and -shm files aside, \
@@ -102,9 +102,15 @@ pub enum StoreError {
 
 fn open_hint(e: &DbError) -> String {
     match e {
+        DbError::Postgres(e) if e.to_string().contains("TLS") => {
+            " (see `sslmode` and `sslrootcert` in docs/CONFIG.md: the server's certificate must be \
+             signed by the CA in sslrootcert, and for verify-full name the url's host)"
+                .to_owned()
+        }
         DbError::Postgres(_) => {
             " (is PostgreSQL running there, and may this user connect to that database?)".to_owned()
         }
+        DbError::Url(_) => String::new(),
         _ => format!(" (is it a byline store? if it is damaged, {DAMAGE_HINT})"),
     }
 }

@@ -30,6 +30,11 @@ pub struct Cluster {
     /// `data/`, server log in `log`, the socket); `None` for
     /// `BYLINE_TEST_PG_URL`.
     pub dir: Option<PathBuf>,
+    /// The PEM file of the CA that signed the server's TLS certificate (for
+    /// `localhost` and 127.0.0.1), and of a CA that did not; `None` for
+    /// `BYLINE_TEST_PG_URL`.
+    pub ca: Option<PathBuf>,
+    pub other_ca: Option<PathBuf>,
 }
 
 /// The throwaway cluster of this test process, started once (std::sync::OnceLock); None when PostgreSQL is not available and CI is not set.
@@ -138,6 +143,8 @@ fn start() -> Option<Cluster> {
             url_base: url.trim_end_matches('/').to_string(),
             psql,
             dir: None,
+            ca: None,
+            other_ca: None,
         });
     }
     let missing: Vec<&str> = ["initdb", "pg_ctl", "psql"]
@@ -299,6 +306,8 @@ fn start_local(bin: &Path) -> Cluster {
         ),
     );
 
+    let tls = write_tls(run_as, &dir);
+
     // A free port can be taken by someone else between our probe and the
     // server's bind; retry with another one in that case.
     for attempt in 1..=3 {
@@ -308,8 +317,11 @@ fn start_local(bin: &Path) -> Cluster {
             .port();
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            d(&dir)
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+             -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            d(&dir),
+            d(&tls.cert),
+            d(&tls.key),
         );
         let args: Vec<String> = vec![
             "-D".into(),
@@ -334,6 +346,8 @@ fn start_local(bin: &Path) -> Cluster {
                 url_base: format!("postgres://postgres@127.0.0.1:{port}"),
                 psql: bin.join("psql"),
                 dir: Some(dir),
+                ca: Some(tls.ca),
+                other_ca: Some(tls.other_ca),
             };
         }
         let log_text = std::fs::read_to_string(&log)
@@ -350,6 +364,63 @@ fn start_local(bin: &Path) -> Cluster {
         );
     }
     unreachable!("the last attempt returns or panics")
+}
+
+/// The files of the cluster's TLS, in its directory.
+struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    ca: PathBuf,
+    other_ca: PathBuf,
+}
+
+/// A test CA, the server's certificate it signs for `localhost` and
+/// 127.0.0.1 with its key (readable by the server's user only, as
+/// PostgreSQL demands), and a second CA that signs nothing.
+fn write_tls(run_as: RunAs, dir: &Path) -> TlsFiles {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use std::os::unix::fs::PermissionsExt;
+    let ca = |name: &str| {
+        let key = KeyPair::generate().expect("a CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("a CA certificate");
+        (cert.pem(), Issuer::new(params, key))
+    };
+    let (ca_pem, issuer) = ca("byline test CA");
+    let (other_pem, _) = ca("another test CA");
+    let key = KeyPair::generate().expect("a server key");
+    let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("server params")
+        .signed_by(&key, &issuer)
+        .expect("a server certificate");
+    let files = TlsFiles {
+        cert: dir.join("server.crt"),
+        key: dir.join("server.key"),
+        ca: dir.join("ca.pem"),
+        other_ca: dir.join("other-ca.pem"),
+    };
+    for (path, text) in [
+        (&files.cert, cert.pem()),
+        (&files.key, key.serialize_pem()),
+        (&files.ca, ca_pem),
+        (&files.other_ca, other_pem),
+    ] {
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+    std::fs::set_permissions(&files.key, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod 600 the server key");
+    if !matches!(run_as, RunAs::Me) {
+        let output = Command::new("chown")
+            .arg("postgres")
+            .arg(&files.cert)
+            .arg(&files.key)
+            .output()
+            .expect("running chown");
+        check(&output, "chown postgres the server certificate and key");
+    }
+    files
 }
 
 /// A detached `sh` that waits for this process to end, then stops the

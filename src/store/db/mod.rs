@@ -20,7 +20,10 @@ use std::time::Duration;
 
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
+mod tls;
 mod value;
+
+use tls::Tls;
 
 pub(crate) use value::{Param, Row, Value, params};
 
@@ -43,16 +46,30 @@ pub enum DbError {
     },
     #[error("the query returned no row")]
     NoRow,
+    /// A `postgres://` url whose TLS keys could not be followed.
+    #[error("{0}")]
+    Url(String),
 }
 
-/// PostgreSQL's own message (with its detail), not the client's summary "db error".
-fn pg_message(e: &postgres::Error) -> String {
+/// PostgreSQL's own message (with its detail), not the client's summary
+/// "db error"; any other error with its causes, which the client's summary
+/// ("error performing TLS handshake") leaves out.
+pub fn pg_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         },
-        None => e.to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
@@ -116,6 +133,7 @@ pub(crate) struct Pg {
     statements: HashMap<String, postgres::Statement>,
     /// How to connect again after the server went away.
     config: postgres::Config,
+    tls: Tls,
     /// The server process of this session (notifications name it).
     pid: i64,
 }
@@ -123,12 +141,15 @@ pub(crate) struct Pg {
 impl Db {
     /// Connect to PostgreSQL at `url`, waiting at most `timeout` for the server.
     pub(crate) fn postgres(url: &str, timeout: Duration) -> Result<Db, DbError> {
-        let mut config = postgres::Config::from(pg_config(url)?);
+        let (config, tls) = pg_config(url)?;
+        let mut config = postgres::Config::from(config);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeout);
         }
         config.application_name("byline");
-        Ok(Db::Postgres(Box::new(RefCell::new(Pg::connect(config)?))))
+        Ok(Db::Postgres(Box::new(RefCell::new(Pg::connect(
+            config, tls,
+        )?))))
     }
 
     /// The PostgreSQL server process of this connection, if it is one.
@@ -276,17 +297,20 @@ impl Db {
     }
 }
 
-/// The settings of a `postgres://` url; a password missing from it is
-/// taken from `PGPASSWORD`, as PostgreSQL's own tools do, so it need not
-/// sit in a config file or on a command line.
-pub fn pg_config(url: &str) -> Result<tokio_postgres::Config, tokio_postgres::Error> {
-    let mut config: tokio_postgres::Config = url.parse()?;
+/// The settings of a `postgres://` url and the TLS they ask for (see
+/// `tls`); a password missing from it is taken from `PGPASSWORD`, as
+/// PostgreSQL's own tools do, so it need not sit in a config file or on a
+/// command line.
+pub fn pg_config(url: &str) -> Result<(tokio_postgres::Config, Tls), DbError> {
+    let target = tls::target(url).map_err(DbError::Url)?;
+    let tls = target.tls().map_err(DbError::Url)?;
+    let mut config = target.config;
     if config.get_password().is_none()
         && let Some(password) = std::env::var_os("PGPASSWORD")
     {
         config.password(password.as_encoded_bytes());
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
 /// The synchronous client runs a runtime of its own, and closing it blocks
@@ -335,13 +359,13 @@ impl Pg {
     /// again, so the store recovers without restarting byline.
     fn reconnect_if_closed(&mut self) -> Result<(), DbError> {
         if self.client.is_closed() {
-            *self = Pg::connect(self.config.clone())?;
+            *self = Pg::connect(self.config.clone(), self.tls.clone())?;
         }
         Ok(())
     }
 
-    fn connect(config: postgres::Config) -> Result<Pg, DbError> {
-        let mut client = config.connect(postgres::NoTls)?;
+    fn connect(config: postgres::Config, tls: Tls) -> Result<Pg, DbError> {
+        let mut client = config.connect(tls.clone())?;
         // Statements stay prepared for the session, and after five runs
         // PostgreSQL may switch one to a generic plan made from the table
         // statistics of that moment: on a store that was empty then (every
@@ -355,6 +379,7 @@ impl Pg {
             client: Closing(Some(client)),
             statements: HashMap::new(),
             config,
+            tls,
             pid: i64::from(pid),
         })
     }
