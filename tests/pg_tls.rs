@@ -91,6 +91,37 @@ fn assert_encrypted(cluster: &pg::Cluster, db: &str) {
     );
 }
 
+/// Put `rules` before the cluster's pg_hba.conf rules, and reload it.
+/// Tests of one process share the cluster: each gives rules for a role
+/// of its own.
+fn allow_first(cluster: &pg::Cluster, rules: &str) {
+    static HBA: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = HBA.lock().unwrap_or_else(|e| e.into_inner());
+    let hba = cluster
+        .dir
+        .as_ref()
+        .expect("a cluster of this process")
+        .join("data/pg_hba.conf");
+    let old = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+    std::fs::write(&hba, format!("{rules}{old}")).expect("write pg_hba.conf");
+    psql(cluster, "postgres", "SELECT pg_reload_conf()");
+}
+
+/// The store at `url`, once the server has reloaded its rules (in a
+/// moment, not at once).
+fn eventually(url: &str) -> Store {
+    let started = std::time::Instant::now();
+    loop {
+        match open(url.to_owned()) {
+            Ok(store) => return store,
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 fn open(url: String) -> Result<Store, String> {
     Store::connect(&Location::Postgres(url)).map_err(|e| e.to_string())
 }
@@ -188,21 +219,11 @@ fn a_password_over_tls_is_checked_with_channel_binding() {
     );
     // Only this role, only over TLS, and with a password (the cluster
     // trusts everyone else).
-    let hba = cluster
-        .dir
-        .as_ref()
-        .expect("a cluster of this process")
-        .join("data/pg_hba.conf");
-    let rules = std::fs::read_to_string(&hba).expect("pg_hba.conf");
-    std::fs::write(
-        &hba,
-        format!(
-            "hostssl all byline_scram 127.0.0.1/32 scram-sha-256\n\
-             host all byline_scram 127.0.0.1/32 reject\n{rules}"
-        ),
-    )
-    .expect("write pg_hba.conf");
-    psql(cluster, "postgres", "SELECT pg_reload_conf()");
+    allow_first(
+        cluster,
+        "hostssl all byline_scram 127.0.0.1/32 scram-sha-256\n\
+         host all byline_scram 127.0.0.1/32 reject\n",
+    );
     let url = |password: &str, mode: &str| {
         format!(
             "{}?sslmode={mode}&sslrootcert={}&channel_binding=require",
@@ -210,17 +231,7 @@ fn a_password_over_tls_is_checked_with_channel_binding() {
             ca(cluster)
         )
     };
-    // The server reloads its rules in a moment.
-    let started = std::time::Instant::now();
-    let store = loop {
-        match open(url("s3cret", "verify-full")) {
-            Ok(store) => break store,
-            Err(_) if started.elapsed() < std::time::Duration::from_secs(10) => {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(e) => panic!("SCRAM with channel binding over TLS: {e}"),
-        }
-    };
+    let store = eventually(&url("s3cret", "verify-full"));
     assert_encrypted(cluster, &db);
     drop(store);
     let e = refused(url("wrong", "verify-full"), "a wrong password was taken");
@@ -229,6 +240,43 @@ fn a_password_over_tls_is_checked_with_channel_binding() {
     // Without TLS the rules refuse the role before any password.
     let e = refused(url("s3cret", "disable"), "the role connected without TLS");
     assert!(e.contains("byline_scram"), "{e}");
+}
+
+#[test]
+fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
+    let Some((cluster, db)) = database("tls_cert") else {
+        return;
+    };
+    let name = db.rsplit('/').next().expect("a database name");
+    let user = pg::CERT_USER;
+    psql(
+        cluster,
+        name,
+        &format!(
+            "CREATE ROLE {user} LOGIN; GRANT ALL ON DATABASE \"{name}\" TO {user}; \
+             GRANT ALL ON SCHEMA public TO {user}"
+        ),
+    );
+    // This role logs in by certificate only (the cluster trusts the rest).
+    allow_first(
+        cluster,
+        &format!(
+            "hostssl all {user} 127.0.0.1/32 cert\n\
+             host all {user} 127.0.0.1/32 reject\n"
+        ),
+    );
+    let (cert, key) = cluster.client_cert.as_ref().expect("a client certificate");
+    let base = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        db.replace("postgres@", &format!("{user}@")),
+        ca(cluster)
+    );
+    let url = format!("{base}&sslcert={}&sslkey={}", cert.display(), key.display());
+    let store = eventually(&url);
+    assert_encrypted(cluster, &db);
+    drop(store);
+    let e = refused(base, "the role logged in without its certificate");
+    assert!(e.contains(user) && e.contains("certificate"), "{e}");
 }
 
 #[test]

@@ -35,7 +35,13 @@ pub struct Cluster {
     /// `BYLINE_TEST_PG_URL`.
     pub ca: Option<PathBuf>,
     pub other_ca: Option<PathBuf>,
+    /// A client certificate and key, signed by `ca`, for the user
+    /// [`CERT_USER`] (the server takes certificates from `ca`).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
+
+/// The user named in the client certificate of [`Cluster::client_cert`].
+pub const CERT_USER: &str = "byline_cert";
 
 /// The throwaway cluster of this test process, started once (std::sync::OnceLock); None when PostgreSQL is not available and CI is not set.
 pub fn cluster() -> Option<&'static Cluster> {
@@ -145,6 +151,7 @@ fn start() -> Option<Cluster> {
             dir: None,
             ca: None,
             other_ca: None,
+            client_cert: None,
         });
     }
     let missing: Vec<&str> = ["initdb", "pg_ctl", "psql"]
@@ -318,10 +325,11 @@ fn start_local(bin: &Path) -> Cluster {
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-             -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+             -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c ssl_ca_file={}",
             d(&dir),
             d(&tls.cert),
             d(&tls.key),
+            d(&tls.ca),
         );
         let args: Vec<String> = vec![
             "-D".into(),
@@ -348,6 +356,7 @@ fn start_local(bin: &Path) -> Cluster {
                 dir: Some(dir),
                 ca: Some(tls.ca),
                 other_ca: Some(tls.other_ca),
+                client_cert: Some((tls.client_cert, tls.client_key)),
             };
         }
         let log_text = std::fs::read_to_string(&log)
@@ -372,13 +381,18 @@ struct TlsFiles {
     key: PathBuf,
     ca: PathBuf,
     other_ca: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
 }
 
 /// A test CA, the server's certificate it signs for `localhost` and
 /// 127.0.0.1 with its key (readable by the server's user only, as
-/// PostgreSQL demands), and a second CA that signs nothing.
+/// PostgreSQL demands), a client certificate it signs for [`CERT_USER`],
+/// and a second CA that signs nothing.
 fn write_tls(run_as: RunAs, dir: &Path) -> TlsFiles {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
     use std::os::unix::fs::PermissionsExt;
     let ca = |name: &str| {
         let key = KeyPair::generate().expect("a CA key");
@@ -395,17 +409,30 @@ fn write_tls(run_as: RunAs, dir: &Path) -> TlsFiles {
         .expect("server params")
         .signed_by(&key, &issuer)
         .expect("a server certificate");
+    let client_key = KeyPair::generate().expect("a client key");
+    let mut client = CertificateParams::new(Vec::<String>::new()).expect("client params");
+    client
+        .distinguished_name
+        .push(DnType::CommonName, CERT_USER);
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client
+        .signed_by(&client_key, &issuer)
+        .expect("a client certificate");
     let files = TlsFiles {
         cert: dir.join("server.crt"),
         key: dir.join("server.key"),
         ca: dir.join("ca.pem"),
         other_ca: dir.join("other-ca.pem"),
+        client_cert: dir.join("client.crt"),
+        client_key: dir.join("client.key"),
     };
     for (path, text) in [
         (&files.cert, cert.pem()),
         (&files.key, key.serialize_pem()),
         (&files.ca, ca_pem),
         (&files.other_ca, other_pem),
+        (&files.client_cert, client.pem()),
+        (&files.client_key, client_key.serialize_pem()),
     ] {
         std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     }

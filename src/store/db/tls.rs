@@ -13,7 +13,9 @@
 //! | `verify-full` | always | signed by `sslrootcert`, and for the url's host |
 //!
 //! `sslrootcert` is a PEM file of CA certificates, or `system` for the
-//! well-known public CAs (a managed database's).
+//! well-known public CAs (a managed database's). `sslcert` and `sslkey`
+//! (PEM files, or `PGSSLCERT` and `PGSSLKEY`) are the client certificate
+//! and its key, for a server that asks for one (`cert` authentication).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
@@ -42,14 +44,7 @@ enum Mode {
 
 /// libpq's TLS keys that byline does not support, each refused by name
 /// rather than passed on to a client that would call it an unknown option.
-const UNSUPPORTED: [&str; 6] = [
-    "sslcert",
-    "sslkey",
-    "sslpassword",
-    "sslcrl",
-    "sslcrldir",
-    "sslsni",
-];
+const UNSUPPORTED: [&str; 4] = ["sslpassword", "sslcrl", "sslcrldir", "sslsni"];
 
 /// A `postgres://` url read: the client's settings and the TLS policy.
 #[derive(Debug, Clone)]
@@ -57,6 +52,8 @@ pub(crate) struct Target {
     pub(crate) config: tokio_postgres::Config,
     mode: Mode,
     root: Option<String>,
+    /// The client certificate chain and its key, both PEM files.
+    client: Option<(String, String)>,
 }
 
 /// Read `url`; the error says which key was wrong and what it may be.
@@ -67,6 +64,8 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
     };
     let mut mode = None;
     let mut root = None;
+    let mut cert = None;
+    let mut client_key = None;
     let mut rest = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -79,10 +78,12 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
         match key {
             "sslmode" => mode = Some(value()?),
             "sslrootcert" => root = Some(value()?),
+            "sslcert" => cert = Some(value()?),
+            "sslkey" => client_key = Some(value()?),
             k if UNSUPPORTED.contains(&k) => {
                 return Err(format!(
-                    "`{k}` is not supported (byline verifies the server with `sslrootcert` and \
-                     does not present a client certificate)"
+                    "`{k}` is not supported (byline verifies the server with `sslrootcert`, and \
+                     its own key in `sslkey` must not be encrypted)"
                 ));
             }
             _ => rest.push(pair),
@@ -90,6 +91,19 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
     }
     let mode = mode.or_else(|| env("PGSSLMODE"));
     let root = root.or_else(|| env("PGSSLROOTCERT"));
+    let client = match (
+        cert.or_else(|| env("PGSSLCERT")),
+        client_key.or_else(|| env("PGSSLKEY")),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => {
+            return Err(
+                "sslcert and sslkey go together: the client certificate and its private key"
+                    .to_owned(),
+            );
+        }
+    };
     let mode = match mode.as_deref() {
         None | Some("prefer" | "allow") => Mode::Prefer,
         Some("disable") => Mode::Disable,
@@ -121,7 +135,12 @@ pub(crate) fn target(url: &str) -> Result<Target, String> {
         Mode::Prefer => SslMode::Prefer,
         _ => SslMode::Require,
     });
-    Ok(Target { config, mode, root })
+    Ok(Target {
+        config,
+        mode,
+        root,
+        client,
+    })
 }
 
 /// A libpq environment variable, when set and not empty.
@@ -130,34 +149,53 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Target {
-    /// The TLS connector for this target; reads `sslrootcert`, so a missing
-    /// or empty file is reported here, before any connection is tried.
+    /// The TLS connector for this target; reads `sslrootcert`, `sslcert`
+    /// and `sslkey`, so a missing or empty file is reported here, before
+    /// any connection is tried.
     pub(crate) fn tls(&self) -> Result<Tls, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let chain = match (&self.root, self.mode) {
-            (Some(root), Mode::VerifyFull) => {
-                let config = builder
-                    .with_root_certificates(roots(root)?)
-                    .with_no_client_auth();
-                return Ok(Tls::new(config));
+        let builder = match (&self.root, self.mode) {
+            (Some(root), Mode::VerifyFull) => builder.with_root_certificates(roots(root)?),
+            (root, mode) => {
+                let chain = match root {
+                    Some(root) if mode != Mode::Disable => Some(
+                        WebPkiServerVerifier::builder_with_provider(
+                            Arc::new(roots(root)?),
+                            provider.clone(),
+                        )
+                        .build()
+                        .map_err(|e| format!("sslrootcert {root}: {e}"))?,
+                    ),
+                    _ => None,
+                };
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(Verifier { chain, provider }))
             }
-            (_, Mode::Disable) | (None, _) => None,
-            (Some(root), _) => Some(
-                WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots(root)?),
-                    provider.clone(),
-                )
-                .build()
-                .map_err(|e| format!("sslrootcert {root}: {e}"))?,
-            ),
         };
-        let config = builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Verifier { chain, provider }))
-            .with_no_client_auth();
+        let config = match &self.client {
+            None => builder.with_no_client_auth(),
+            Some((cert, key)) => {
+                let chain = CertificateDer::pem_file_iter(cert)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("sslcert {cert}: cannot read it: {e}"))?;
+                if chain.is_empty() {
+                    return Err(format!(
+                        "sslcert {cert}: no certificate in it (expected PEM, \
+                         `-----BEGIN CERTIFICATE-----`)"
+                    ));
+                }
+                let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                    format!("sslkey {key}: cannot read an unencrypted PEM private key: {e}")
+                })?;
+                builder
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| format!("sslcert {cert} and sslkey {key}: {e}"))?
+            }
+        };
         Ok(Tls::new(config))
     }
 }
@@ -276,7 +314,15 @@ mod tests {
         let e = target("postgres://u@h/db?sslmode=verify-full").unwrap_err();
         assert!(e.contains("sslrootcert"), "{e}");
         let e = target("postgres://u@h/db?sslcert=/c.pem").unwrap_err();
-        assert!(e.contains("sslcert"), "{e}");
+        assert!(e.contains("sslcert and sslkey"), "{e}");
+        let e = target("postgres://u@h/db?sslpassword=x").unwrap_err();
+        assert!(e.contains("sslpassword"), "{e}");
+        let e = target("postgres://u@h/db?sslcert=/nonexistent/c.pem&sslkey=/nonexistent/c.key")
+            .unwrap()
+            .tls()
+            .err()
+            .unwrap();
+        assert!(e.contains("/nonexistent/c.pem"), "{e}");
         let e = target("postgres://u@h/db?sslrootcert=/nonexistent/ca.pem&sslmode=verify-ca")
             .unwrap()
             .tls()
