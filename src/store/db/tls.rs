@@ -17,7 +17,6 @@
 //! (PEM files, or `PGSSLCERT` and `PGSSLKEY`) are the client certificate
 //! and its key, for a server that asks for one (`cert` authentication).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
@@ -179,15 +178,7 @@ impl Target {
         let config = match &self.client {
             None => builder.with_no_client_auth(),
             Some((cert, key)) => {
-                let chain = CertificateDer::pem_file_iter(cert)
-                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("sslcert {cert}: cannot read it: {e}"))?;
-                if chain.is_empty() {
-                    return Err(format!(
-                        "sslcert {cert}: no certificate in it (expected PEM, \
-                         `-----BEGIN CERTIFICATE-----`)"
-                    ));
-                }
+                let chain = pem_certs("sslcert", cert)?;
                 let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
                     format!("sslkey {key}: cannot read an unencrypted PEM private key: {e}")
                 })?;
@@ -207,18 +198,25 @@ fn roots(root: &str) -> Result<RootCertStore, String> {
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         return Ok(store);
     }
-    let path = PathBuf::from(root);
-    let certs = CertificateDer::pem_file_iter(&path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("sslrootcert {}: cannot read it: {e}", path.display()))?;
-    let (added, _) = store.add_parsable_certificates(certs);
+    let (added, _) = store.add_parsable_certificates(pem_certs("sslrootcert", root)?);
     if added == 0 {
-        return Err(format!(
-            "sslrootcert {}: no CA certificate in it (expected PEM, `-----BEGIN CERTIFICATE-----`)",
-            path.display()
-        ));
+        return Err(format!("sslrootcert {root}: no CA certificate in it"));
     }
     Ok(store)
+}
+
+/// The certificates of the PEM file `path`, which url key `key` named; at
+/// least one.
+fn pem_certs(key: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{key} {path}: cannot read it: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{key} {path}: no certificate in it (expected PEM, `-----BEGIN CERTIFICATE-----`)"
+        ));
+    }
+    Ok(certs)
 }
 
 /// The check of `prefer`, `require` and `verify-ca` (`verify-full` is
